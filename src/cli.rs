@@ -1,0 +1,424 @@
+//! The command line: clap definitions and one function per subcommand.
+//! Each wires config, store and daemon together; none implements pipeline
+//! behaviour itself.
+
+use crate::config::{self, Config, ConfigError};
+use crate::daemon::{self, pipeline};
+use crate::fetch::Fetcher;
+use crate::model::{Field, WatchMatch};
+use crate::parse::parse_feed;
+use crate::store::{self, Store};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Exit status for a configuration error (sysexits EX_CONFIG).
+pub const EX_CONFIG: u8 = 78;
+
+/// newswatch: watch news feeds for coalition meetings and counterterrorism,
+/// store what matches in SQLite, and send alerts.
+#[derive(Debug, Parser)]
+#[command(name = "newswatch", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Config file [default: $NEWSWATCH_CONFIG, else /etc/newswatch/newswatch.toml]
+    #[arg(long, short = 'c', global = true, value_name = "FILE", env = "NEWSWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the config and rule packs and print a summary; no network.
+    Check,
+    /// Run one cycle now: poll every feed, store and match, deliver pending alerts, exit.
+    Once {
+        /// Longest time spent delivering alerts before exiting.
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration_arg)]
+        deliver_timeout: Duration,
+    },
+    /// Parse feed files (or - for stdin), match them, and print the items.
+    Scan {
+        /// One JSON object per item (and per unreadable file).
+        #[arg(long)]
+        json: bool,
+        /// Also store the items and matches in the database (never alerts).
+        #[arg(long)]
+        store: bool,
+        /// Feed documents to read; `-` reads standard input.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Match articles from stdin against the rules and show which watches fire and why.
+    ///
+    /// Plain text: the first line is the title, the rest the content. With
+    /// --jsonl, one JSON object per line: {"id","title","summary","content","lang"}.
+    TestRules {
+        /// Read JSON Lines and print one JSON result per line.
+        #[arg(long)]
+        jsonl: bool,
+    },
+    /// List recent matches from the database.
+    Matches {
+        /// Only matches newer than this (e.g. 24h, 7d).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, default_value = "7d")]
+        since: Duration,
+        /// Only this watch.
+        #[arg(long, value_name = "NAME")]
+        watch: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show each feed's health from the database.
+    Feeds {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_duration_arg(s: &str) -> Result<Duration, String> {
+    config::raw::parse_duration(s)
+}
+
+/// Parses the process arguments (exits 2 on bad usage, 0 for --help).
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+/// Maps an error to the process exit code.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.chain().any(|c| c.downcast_ref::<ConfigError>().is_some()) { EX_CONFIG } else { 1 }
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn config_path(cli: &Cli) -> PathBuf {
+    cli.config.clone().unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH))
+}
+
+fn load_config(path: &Path) -> Result<Config> {
+    let cfg = config::load(path)?;
+    for w in &cfg.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(cfg)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<u8> {
+    let path = config_path(&cli);
+    match cli.command {
+        Command::Check => {
+            init_logging("warn");
+            check(&path)
+        }
+        Command::Once { deliver_timeout } => {
+            init_logging("info");
+            once(&path, deliver_timeout)
+        }
+        Command::Scan { json, store, files } => {
+            init_logging("warn");
+            scan(&path, json, store, &files)
+        }
+        Command::TestRules { jsonl } => {
+            init_logging("warn");
+            test_rules(&path, jsonl)
+        }
+        Command::Matches { since, watch, limit, json } => {
+            init_logging("warn");
+            matches(&path, since, watch.as_deref(), limit, json)
+        }
+        Command::Feeds { json } => {
+            init_logging("warn");
+            feeds(&path, json)
+        }
+    }
+}
+
+fn check(path: &Path) -> Result<u8> {
+    let cfg = match config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{e}");
+            return Ok(EX_CONFIG);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let enabled = cfg.feeds.iter().filter(|f| f.enabled).count();
+    let (terms, lists) = cfg.rules.counts();
+    writeln!(out, "config:   {} (ok)", cfg.path.display())?;
+    writeln!(out, "database: {}", cfg.storage.path.display())?;
+    writeln!(out, "feeds:    {} ({} enabled), from {} file(s)", cfg.feeds.len(), enabled, 1 + cfg.include_files.len())?;
+    writeln!(out, "rules:    {} watch(es), {} term list(s), {} distinct term(s), from {} pack(s)", cfg.rules.watches().len(), lists, terms, cfg.rule_files.len())?;
+    for w in cfg.rules.watches() {
+        writeln!(out, "  watch {} [{}]{}", w.name, w.severity, w.description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())?;
+    }
+    writeln!(out, "sinks:    {}", cfg.sinks.len())?;
+    for s in &cfg.sinks {
+        let watches = s.watches.as_ref().map_or_else(|| "every watch".to_string(), |w| w.join(", "));
+        let signed = if s.secret.is_some() { ", signed" } else { "" };
+        writeln!(out, "  sink {} ({}{}): {}, severity >= {}", s.name, s.kind.as_str(), signed, watches, s.min_severity)?;
+    }
+    for w in &cfg.warnings {
+        writeln!(out, "warning:  {w}")?;
+    }
+    Ok(0)
+}
+
+fn once(path: &Path, deliver_timeout: Duration) -> Result<u8> {
+    let cfg = Arc::new(load_config(path)?);
+    let _lock = store::lock(&cfg.storage.path)?;
+    let st = Store::open(&cfg.storage.path)?;
+    let handle = store::Handle::spawn(st);
+    let fetcher = Fetcher::new(&cfg.http).map_err(anyhow::Error::msg)?;
+    let rt = runtime()?;
+    let rep = rt.block_on(async {
+        let mut rep = daemon::poll_all(&cfg, &fetcher, &handle).await?;
+        let mut stdout = std::io::stdout();
+        rep.delivered = daemon::deliver_pending(&cfg, &handle, &mut stdout, deliver_timeout).await?;
+        rep.pending = handle.call(|s| s.pending_count()).await??;
+        Ok::<_, store::StoreError>(rep)
+    })?;
+    tracing::info!(
+        feeds = rep.feeds,
+        failed = rep.failed,
+        not_modified = rep.not_modified,
+        new_articles = rep.new_articles,
+        matched = rep.matched,
+        alerts_queued = rep.alerts_queued,
+        delivered = rep.delivered,
+        pending = rep.pending,
+        "cycle done"
+    );
+    Ok(0)
+}
+
+fn watches_json(ms: &[WatchMatch]) -> serde_json::Value {
+    ms.iter()
+        .map(|m| {
+            json!({
+                "name": m.watch,
+                "severity": m.severity.as_str(),
+                "score": m.score,
+                "terms": m.terms.iter().map(|t| json!({"term": t.term, "field": t.field.as_str(), "count": t.count})).collect::<Vec<_>>(),
+                "snippet": m.snippet,
+            })
+        })
+        .collect()
+}
+
+fn scan(path: &Path, as_json: bool, do_store: bool, files: &[PathBuf]) -> Result<u8> {
+    let cfg = Arc::new(load_config(path)?);
+    let mut writer = None;
+    let _lock = if do_store {
+        let l = store::lock(&cfg.storage.path)?;
+        writer = Some(Store::open(&cfg.storage.path)?);
+        Some(l)
+    } else {
+        None
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut failed = 0usize;
+    let now = daemon::now();
+    for f in files {
+        let source = f.display().to_string();
+        let bytes = if source == "-" {
+            let mut b = Vec::new();
+            std::io::stdin().read_to_end(&mut b).map(|_| b)
+        } else {
+            std::fs::read(f)
+        };
+        let parsed = match bytes {
+            Ok(b) => parse_feed(&b, None).map_err(|e| e.to_string()),
+            Err(e) => Err(format!("cannot read: {e}")),
+        };
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                failed += 1;
+                if as_json {
+                    writeln!(out, "{}", json!({"source": source, "error": e}))?;
+                } else {
+                    writeln!(out, "{source}: error: {e}")?;
+                }
+                continue;
+            }
+        };
+        let items = pipeline::match_articles(&cfg, parsed.articles, &[], |_| true);
+        for m in &items {
+            let a = &m.article;
+            if as_json {
+                let line = json!({
+                    "source": source,
+                    "id": a.key,
+                    "title": a.title,
+                    "link": a.url,
+                    "published": a.published.map(crate::alert::rfc3339),
+                    "lang": a.lang,
+                    "watches": watches_json(&m.matches),
+                });
+                writeln!(out, "{line}")?;
+            } else {
+                let fired: Vec<&str> = m.matches.iter().map(|w| w.watch.as_str()).collect();
+                let tag = if fired.is_empty() { String::new() } else { format!("  [{}]", fired.join(", ")) };
+                writeln!(out, "{source}: {}{tag}", a.title)?;
+            }
+        }
+        if let Some(st) = writer.as_mut() {
+            let canon = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+            let url = if source == "-" { "stdin:".to_string() } else { format!("file://{}", canon.display()) };
+            let row = st.ensure_feed(&url, &source, now)?;
+            // Stored for the record and for search; a scan never alerts.
+            let quiet: Vec<_> = items.into_iter().map(|mut m| {
+                m.sinks.clear();
+                m
+            }).collect();
+            st.ingest(row.id, &url, &quiet, now)?;
+        }
+    }
+    out.flush()?;
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+fn test_rules(path: &Path, jsonl: bool) -> Result<u8> {
+    let cfg = load_config(path)?;
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if jsonl {
+        let mut bad = 0;
+        for (n, line) in stdin.lock().lines().enumerate() {
+            let line = line.context("cannot read standard input")?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let v: serde_json::Value = match serde_json::from_str(&line) {
+                Ok(v) => v,
+                Err(e) => {
+                    bad += 1;
+                    writeln!(out, "{}", json!({"line": n + 1, "error": format!("bad JSON: {e}")}))?;
+                    continue;
+                }
+            };
+            let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(crate::text::html_to_text).unwrap_or_default();
+            let ms = cfg.rules.evaluate(&field("title"), &field("summary"), &field("content"));
+            let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
+            writeln!(out, "{}", json!({"id": id, "watches": watches_json(&ms)}))?;
+        }
+        out.flush()?;
+        return Ok(if bad > 0 { 1 } else { 0 });
+    }
+    let mut text = String::new();
+    stdin.lock().read_to_string(&mut text).context("cannot read standard input")?;
+    let (title, content) = text.split_once('\n').unwrap_or((text.as_str(), ""));
+    let ms = cfg.rules.evaluate(&crate::text::html_to_text(title), "", &crate::text::html_to_text(content));
+    if ms.is_empty() {
+        writeln!(out, "no watch fired ({} watches checked)", cfg.rules.watches().len())?;
+    }
+    for m in &ms {
+        writeln!(out, "{} [{}] score {}", m.watch, m.severity, m.score)?;
+        for t in &m.terms {
+            writeln!(out, "  {:<10} {} ×{}", t.field.as_str(), t.term, t.count)?;
+        }
+        writeln!(out, "  snippet: {}", m.snippet)?;
+    }
+    let fired: Vec<&str> = ms.iter().map(|m| m.watch.as_str()).collect();
+    for w in cfg.rules.watches().iter().filter(|w| !fired.contains(&w.name.as_str())) {
+        writeln!(out, "{} did not fire", w.name)?;
+    }
+    out.flush()?;
+    let _ = Field::ALL;
+    Ok(0)
+}
+
+fn matches(path: &Path, since: Duration, watch: Option<&str>, limit: usize, as_json: bool) -> Result<u8> {
+    let cfg = load_config(path)?;
+    let st = Store::open_read_only(&cfg.storage.path)?;
+    let rows = st.recent_matches(daemon::now() - since.as_secs() as i64, watch, limit)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for r in rows {
+        if as_json {
+            let line = json!({
+                "matched_at": crate::alert::rfc3339(r.matched_at),
+                "watch": r.watch.watch,
+                "severity": r.watch.severity.as_str(),
+                "score": r.watch.score,
+                "title": r.article.title,
+                "url": r.article.url,
+                "feed": r.article.feed_name,
+                "sightings": r.sightings,
+                "snippet": r.watch.snippet,
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(
+                out,
+                "{}  {:<18} [{}] {}  ({}{})",
+                crate::alert::rfc3339(r.matched_at),
+                r.watch.watch,
+                r.watch.severity,
+                r.article.title,
+                r.article.feed_name,
+                if r.sightings > 0 { format!(", +{} sightings", r.sightings) } else { String::new() }
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+fn feeds(path: &Path, as_json: bool) -> Result<u8> {
+    let cfg = load_config(path)?;
+    let st = Store::open_read_only(&cfg.storage.path)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for f in st.feeds()? {
+        let state = if f.error_streak > 0 {
+            "failing"
+        } else if f.last_polled_at.is_none() {
+            "new"
+        } else {
+            "ok"
+        };
+        if as_json {
+            let line = json!({
+                "url": f.url, "name": f.name, "state": state,
+                "last_polled": f.last_polled_at.map(crate::alert::rfc3339),
+                "next_poll": f.next_poll_at.map(crate::alert::rfc3339),
+                "last_status": f.last_status, "error_streak": f.error_streak,
+                "last_error": f.last_error, "items": f.items_seen,
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(
+                out,
+                "{:<8} {:<30} {:>4} items  {}{}",
+                state,
+                f.name,
+                f.items_seen,
+                f.url,
+                f.last_error.map(|e| format!("\n         last error: {e}")).unwrap_or_default()
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}

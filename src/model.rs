@@ -1,0 +1,223 @@
+//! Plain domain types that cross module boundaries.
+//!
+//! Nothing here does I/O or depends on another module of the crate: `fetch`,
+//! `parse`, `rules`, `store` and `alert` all speak in these types, and only
+//! `daemon` moves them from one stage to the next. Wire formats (webhook
+//! bodies, `--json` output) have their own types at the edge.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Unix time in seconds, the clock every stage is handed (never read inside
+/// the pure stages).
+pub type Timestamp = i64;
+
+/// An article as it leaves `parse`: plain text, our own stable key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Article {
+    /// Our identity for the item inside its feed: the feed's guid when it has
+    /// one, else the canonical link, else a hash of title and text.
+    pub key: String,
+    /// Title as plain text (HTML stripped, entities decoded).
+    pub title: String,
+    /// Canonical link: absolute, without fragment or tracking parameters.
+    pub url: Option<String>,
+    /// Publication time (falls back to the update time).
+    pub published: Option<Timestamp>,
+    /// Summary as plain text.
+    pub summary: String,
+    /// Full content as plain text (empty when the feed sends none).
+    pub content: String,
+    /// Language tag as given by the feed or guessed from the script.
+    pub lang: Option<String>,
+    /// Category labels from the feed.
+    pub categories: Vec<String>,
+}
+
+impl Article {
+    /// A fingerprint of the article's text, used to recognise the same
+    /// story; stable across processes and versions.
+    pub fn fingerprint(&self) -> String {
+        crate::text::hex_digest(&[self.title.as_bytes(), b"\n", self.summary.as_bytes()])
+    }
+}
+
+/// The text fields a rule can look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    /// The article title.
+    Title,
+    /// The summary or description.
+    Summary,
+    /// The full content.
+    Content,
+}
+
+impl Field {
+    /// All fields in evaluation order.
+    pub const ALL: [Field; 3] = [Field::Title, Field::Summary, Field::Content];
+
+    /// The name used in rules and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Summary => "summary",
+            Field::Content => "content",
+        }
+    }
+
+    /// Position in [`Field::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Alert severities, ordered from least to most urgent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Worth a look.
+    Low,
+    /// The default.
+    Medium,
+    /// Needs attention today.
+    High,
+    /// Needs attention now.
+    Critical,
+}
+
+impl Severity {
+    /// Parses `low`, `medium`, `high` or `critical`.
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "low" => Some(Severity::Low),
+            "medium" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One matched term of a watch: what matched, where, how often.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TermHit {
+    /// The term as written in the rule (`"islamic state"`, `terror*`).
+    pub term: String,
+    /// The field it was found in.
+    pub field: Field,
+    /// How many times.
+    pub count: u32,
+}
+
+/// A watch that fired on an article.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchMatch {
+    /// The watch's name.
+    pub watch: String,
+    /// The watch's severity.
+    pub severity: Severity,
+    /// A ranking score (higher means more and better-placed hits).
+    pub score: f64,
+    /// The terms that made it fire.
+    pub terms: Vec<TermHit>,
+    /// A short excerpt with the hits marked «like this».
+    pub snippet: String,
+}
+
+/// HTTP cache validators kept per feed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// The last `ETag` the server sent.
+    pub etag: Option<String>,
+    /// The last `Last-Modified` the server sent.
+    pub last_modified: Option<String>,
+}
+
+/// What a fetch produced.
+#[derive(Debug)]
+pub enum FetchOutcome {
+    /// 304: nothing changed since the validators we sent.
+    NotModified {
+        /// HTTP status (304).
+        status: u16,
+    },
+    /// A body to parse.
+    Body {
+        /// HTTP status (200).
+        status: u16,
+        /// The body, at most `http.max_body` bytes, decompressed.
+        bytes: Vec<u8>,
+        /// The URL after redirects.
+        final_url: String,
+        /// New validators to store.
+        validators: Validators,
+        /// The `Content-Type` header, if any.
+        content_type: Option<String>,
+        /// `Cache-Control: max-age`, if given.
+        max_age: Option<Duration>,
+    },
+}
+
+/// A feed document turned into articles.
+#[derive(Debug, Default)]
+pub struct ParsedFeed {
+    /// The feed's own title.
+    pub title: Option<String>,
+    /// The feed's language, if declared.
+    pub lang: Option<String>,
+    /// The articles, in document order.
+    pub articles: Vec<Article>,
+}
+
+/// An article with what fired on it, ready for `store`.
+#[derive(Debug, Clone)]
+pub struct MatchedArticle {
+    /// The article.
+    pub article: Article,
+    /// Every watch that fired (may be empty: unmatched articles are stored too).
+    pub matches: Vec<WatchMatch>,
+    /// The sinks to alert (empty when nothing fired, nothing is routed, or the
+    /// item is too old for a feed's first poll).
+    pub sinks: Vec<String>,
+    /// True when the item is stored without alerting (backfill of a first poll).
+    pub suppressed: bool,
+}
+
+/// What one ingest did, per feed poll.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Items seen in the document.
+    pub items: usize,
+    /// Items stored as new articles.
+    pub new_articles: usize,
+    /// Items recorded as a sighting of an article stored from another feed.
+    pub sightings: usize,
+    /// Items already stored for this feed (skipped).
+    pub duplicates: usize,
+    /// Articles with at least one watch match.
+    pub matched: usize,
+    /// Outbox rows created.
+    pub alerts_queued: usize,
+}

@@ -1,0 +1,291 @@
+//! Parsing: feed documents (RSS 0.9x/1.0/2.0, Atom, JSON Feed) into
+//! [`ParsedFeed`]s of plain-text [`Article`]s with our own stable keys.
+//!
+//! This is the only module that imports `feed_rs`. It does no I/O and does
+//! not read the clock. Documents feed-rs cannot take as they are get a
+//! second chance (UTF-16/32 transcoded to UTF-8, `<rss>` with a missing or
+//! odd `version`, junk before the root element); a panic inside the parser
+//! is caught and becomes a [`ParseError`], so no document can take the
+//! process down.
+
+pub mod link;
+
+use crate::model::{Article, ParsedFeed};
+use crate::text::{hex_digest, html_to_text, is_arabic};
+use std::collections::HashSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// Why a document could not be read as a feed.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// The body is empty (or only white space).
+    #[error("empty document")]
+    Empty,
+    /// Not a feed we can read.
+    #[error("not a readable feed: {0}")]
+    Invalid(String),
+    /// The parser panicked on this document (contained).
+    #[error("the feed parser crashed on this document: {0}")]
+    Panicked(String),
+}
+
+/// Parses a feed document. `base_url` (the feed's URL) resolves relative
+/// links.
+pub fn parse_feed(bytes: &[u8], base_url: Option<&str>) -> Result<ParsedFeed, ParseError> {
+    let doc = prepare(bytes);
+    if doc.iter().all(u8::is_ascii_whitespace) {
+        return Err(ParseError::Empty);
+    }
+    let feed = match run_parser(&doc, base_url) {
+        Ok(f) => f,
+        Err(first) => match fix_rss_version(&doc) {
+            Some(fixed) => run_parser(&fixed, base_url).map_err(|_| first)?,
+            None => return Err(first),
+        },
+    };
+    Ok(convert(feed, base_url))
+}
+
+fn run_parser(doc: &[u8], base_url: Option<&str>) -> Result<feed_rs::model::Feed, ParseError> {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        feed_rs::parser::Builder::new()
+            .base_uri(base_url)
+            // An empty id marks "the document gave none"; we derive our own key.
+            .id_generator(|_, _, _| String::new())
+            .build()
+            .parse(doc)
+    }));
+    match result {
+        Ok(Ok(f)) => Ok(f),
+        Ok(Err(e)) => Err(ParseError::Invalid(e.to_string())),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(ParseError::Panicked(msg))
+        }
+    }
+}
+
+/// Transcodes UTF-16/UTF-32 to UTF-8 (with the XML declaration's encoding
+/// rewritten to match), drops a UTF-8 BOM, and skips junk before the root
+/// element (e.g. a PHP warning printed ahead of the XML).
+fn prepare(bytes: &[u8]) -> Vec<u8> {
+    let utf8: Vec<u8> = if let Some(text) = decode_wide(bytes) {
+        let mut s = text;
+        rewrite_xml_encoding(&mut s);
+        s.into_bytes()
+    } else {
+        bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes).to_vec()
+    };
+    let first = utf8.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(utf8.len());
+    let body = &utf8[first..];
+    if body.first().is_some_and(|&b| b == b'<' || b == b'{') {
+        return body.to_vec();
+    }
+    // Junk before the document: jump to the first plausible start.
+    for marker in [&b"<?xml"[..], b"<rss", b"<feed", b"<rdf:RDF", b"<RDF"] {
+        if let Some(p) = find(body, marker) {
+            return body[p..].to_vec();
+        }
+    }
+    body.to_vec()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Decodes UTF-16 or UTF-32 (with or without BOM) to a String; `None` when
+/// the bytes are not in one of those encodings.
+fn decode_wide(b: &[u8]) -> Option<String> {
+    let (enc, skip): (&str, usize) = match b {
+        [0, 0, 0xFE, 0xFF, ..] => ("utf-32be", 4),
+        [0xFF, 0xFE, 0, 0, ..] => ("utf-32le", 4),
+        [0xFE, 0xFF, ..] => ("utf-16be", 2),
+        [0xFF, 0xFE, ..] => ("utf-16le", 2),
+        [0, 0, 0, b'<', ..] => ("utf-32be", 0),
+        [b'<', 0, 0, 0, ..] => ("utf-32le", 0),
+        [0, b'<', ..] | [0, b' ', ..] | [0, b'\n', ..] => ("utf-16be", 0),
+        [b'<', 0, ..] | [b' ', 0, ..] | [b'\n', 0, ..] => ("utf-16le", 0),
+        _ => return None,
+    };
+    let body = &b[skip..];
+    match enc {
+        "utf-32be" | "utf-32le" => {
+            let mut s = String::with_capacity(body.len() / 4);
+            for ch in body.chunks_exact(4) {
+                let arr = [ch[0], ch[1], ch[2], ch[3]];
+                let v = if enc == "utf-32be" { u32::from_be_bytes(arr) } else { u32::from_le_bytes(arr) };
+                s.push(char::from_u32(v).unwrap_or('\u{FFFD}'));
+            }
+            Some(s)
+        }
+        _ => {
+            let units = body.chunks_exact(2).map(|c| {
+                if enc == "utf-16be" { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_le_bytes([c[0], c[1]]) }
+            });
+            Some(char::decode_utf16(units).map(|r| r.unwrap_or('\u{FFFD}')).collect())
+        }
+    }
+}
+
+/// Rewrites `encoding="…"` in a leading XML declaration to UTF-8.
+fn rewrite_xml_encoding(s: &mut String) {
+    let lead = s.trim_start_matches('\u{feff}');
+    let offset = s.len() - lead.len();
+    if !lead.starts_with("<?xml") {
+        return;
+    }
+    let Some(end) = lead.find("?>") else { return };
+    let decl = &lead[..end];
+    if let Some(p) = decl.find("encoding") {
+        let after = &decl[p + 8..];
+        let Some(q) = after.find(['"', '\'']) else { return };
+        let quote = after.as_bytes()[q] as char;
+        let Some(close) = after[q + 1..].find(quote) else { return };
+        let start = offset + p + 8 + q + 1;
+        s.replace_range(start..start + close, "UTF-8");
+    }
+    if s.starts_with('\u{feff}') {
+        s.drain(..3);
+    }
+}
+
+/// For an `<rss>` root whose `version` feed-rs does not accept (missing,
+/// "2.00", …), returns the document with `version="2.0"`.
+fn fix_rss_version(doc: &[u8]) -> Option<Vec<u8>> {
+    let p = find(doc, b"<rss")?;
+    let after = doc.get(p + 4)?;
+    if !(after.is_ascii_whitespace() || *after == b'>') {
+        return None;
+    }
+    let end = p + doc[p..].iter().position(|&b| b == b'>')?;
+    let tag = &doc[p..end];
+    let mut out = Vec::with_capacity(doc.len() + 16);
+    out.extend_from_slice(&doc[..p]);
+    if let Some(v) = find(tag, b"version=") {
+        let q = *tag.get(v + 8)?;
+        let close = tag[v + 9..].iter().position(|&b| b == q)? + v + 9;
+        out.extend_from_slice(&tag[..v]);
+        out.extend_from_slice(b"version=\"2.0\"");
+        out.extend_from_slice(&tag[close + 1..]);
+    } else {
+        out.extend_from_slice(b"<rss version=\"2.0\"");
+        out.extend_from_slice(&tag[4..]);
+    }
+    out.extend_from_slice(&doc[end..]);
+    Some(out)
+}
+
+fn convert(feed: feed_rs::model::Feed, base_url: Option<&str>) -> ParsedFeed {
+    let feed_lang = feed.language.clone().filter(|l| !l.trim().is_empty()).map(|l| l.trim().to_lowercase());
+    let mut seen = HashSet::new();
+    let mut articles = Vec::with_capacity(feed.entries.len());
+    for e in feed.entries {
+        let title = e.title.map(|t| html_to_text(&t.content)).unwrap_or_default();
+        let summary = e.summary.map(|t| html_to_text(&t.content)).unwrap_or_default();
+        let content = e.content.and_then(|c| c.body).map(|b| html_to_text(&b)).unwrap_or_default();
+        let href = e
+            .links
+            .iter()
+            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+            .or(e.links.first())
+            .map(|l| l.href.clone());
+        let url = href.as_deref().and_then(|h| link::canonical(h, base_url));
+        let published = e.published.or(e.updated).map(|d| d.timestamp());
+        let guid = e.id.trim();
+        let mut key = if !guid.is_empty() {
+            format!("guid:{guid}")
+        } else if let Some(u) = &url {
+            format!("link:{u}")
+        } else {
+            format!("hash:{}", hex_digest(&[title.as_bytes(), b"\n", summary.as_bytes(), b"\n", content.as_bytes()]))
+        };
+        if !seen.insert(key.clone()) {
+            // A guid repeated inside one document: tell the items apart by
+            // their link and title.
+            let d = hex_digest(&[url.as_deref().unwrap_or("").as_bytes(), b"\n", title.as_bytes()]);
+            key = format!("{key}#{}", &d[..16]);
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+        }
+        if title.is_empty() && summary.is_empty() && content.is_empty() && url.is_none() {
+            continue;
+        }
+        let lang = feed_lang.clone().or_else(|| guess_lang(&title, &summary));
+        let categories = e.categories.into_iter().map(|c| c.label.unwrap_or(c.term)).collect();
+        articles.push(Article { key, title, url, published, summary, content, lang, categories });
+    }
+    let _ = base_url;
+    ParsedFeed {
+        title: feed.title.map(|t| html_to_text(&t.content)).filter(|t| !t.is_empty()),
+        lang: feed_lang,
+        articles,
+    }
+}
+
+/// A guess from the script alone: Arabic text is "ar"; otherwise unknown.
+fn guess_lang(title: &str, summary: &str) -> Option<String> {
+    let sample = title.chars().chain(summary.chars()).filter(|c| c.is_alphabetic()).take(200);
+    let (mut ar, mut all) = (0, 0);
+    for c in sample {
+        all += 1;
+        if is_arabic(c) {
+            ar += 1;
+        }
+    }
+    (all > 0 && ar * 2 > all).then(|| "ar".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RSS: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+<item><title>Coalition &amp; partners</title><link>https://ex.org/a?utm_source=x&amp;id=3#top</link>
+<guid>g1</guid><description>&lt;p&gt;Ministers &lt;b&gt;met&lt;/b&gt;&lt;/p&gt;</description>
+<pubDate>Mon, 11 May 2026 09:30:00 GMT</pubDate></item>
+<item><title>No guid</title><link>/rel/b</link></item>
+<item><title>Nothing but a title</title></item>
+</channel></rss>"#;
+
+    #[test]
+    fn rss_items_become_articles() {
+        let f = parse_feed(RSS.as_bytes(), Some("https://ex.org/feed.xml")).unwrap();
+        assert_eq!(f.articles.len(), 3);
+        let a = &f.articles[0];
+        assert_eq!(a.key, "guid:g1");
+        assert_eq!(a.title, "Coalition & partners");
+        assert_eq!(a.summary, "Ministers met");
+        assert_eq!(a.url.as_deref(), Some("https://ex.org/a?id=3"));
+        assert_eq!(a.published, Some(1_778_491_800));
+        assert_eq!(f.articles[1].key, "link:https://ex.org/rel/b");
+        assert!(f.articles[2].key.starts_with("hash:"));
+        // The same document gives the same keys every time.
+        let g = parse_feed(RSS.as_bytes(), Some("https://ex.org/feed.xml")).unwrap();
+        assert_eq!(g.articles[2].key, f.articles[2].key);
+    }
+
+    #[test]
+    fn rss_without_version_and_utf16() {
+        let doc = "<rss><channel><title>x</title><item><title>Hi</title><guid>1</guid></item></channel></rss>";
+        assert_eq!(parse_feed(doc.as_bytes(), None).unwrap().articles.len(), 1);
+        let decl = format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?>{doc}");
+        let mut wide = vec![0xFE, 0xFF];
+        for u in decl.encode_utf16() {
+            wide.extend_from_slice(&u.to_be_bytes());
+        }
+        assert_eq!(parse_feed(&wide, None).unwrap().articles[0].title, "Hi");
+    }
+
+    #[test]
+    fn broken_input_is_an_error_not_a_panic() {
+        assert_eq!(parse_feed(b"   ", None).err(), Some(ParseError::Empty));
+        assert!(matches!(parse_feed(b"<html><body>nope</body></html>", None), Err(ParseError::Invalid(_))));
+        assert!(parse_feed(&[0xFE, 0xFF, 0xD8, 0x00], None).is_err());
+    }
+}

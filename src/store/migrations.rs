@@ -1,0 +1,103 @@
+//! Schema migrations, applied in order at start-up inside one transaction
+//! each, and recorded in `schema_migrations` and `PRAGMA user_version`.
+//! A database whose version is higher than the last migration here was
+//! written by a newer newswatch and is refused untouched.
+
+/// The migrations: (description, SQL). Never edit a published one; append.
+pub const MIGRATIONS: &[(&str, &str)] = &[(
+    "feeds, articles, sightings, matches, alert outbox, deliveries",
+    r#"
+CREATE TABLE feeds (
+    id               INTEGER PRIMARY KEY,
+    url              TEXT NOT NULL UNIQUE,
+    name             TEXT NOT NULL,
+    title            TEXT,
+    etag             TEXT,
+    last_modified    TEXT,
+    body_hash        TEXT,
+    created_at       INTEGER NOT NULL,
+    first_success_at INTEGER,
+    last_polled_at   INTEGER,
+    last_success_at  INTEGER,
+    last_status      INTEGER,
+    next_poll_at     INTEGER,
+    error_streak     INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    items_seen       INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE articles (
+    id            INTEGER PRIMARY KEY,
+    feed_id       INTEGER NOT NULL REFERENCES feeds(id),
+    item_key      TEXT NOT NULL,
+    url           TEXT,
+    title         TEXT NOT NULL,
+    summary       TEXT NOT NULL,
+    content       TEXT NOT NULL,
+    lang          TEXT,
+    published_at  INTEGER,
+    fetched_at    INTEGER NOT NULL,
+    fingerprint   TEXT NOT NULL,
+    pruned        INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (feed_id, item_key)
+);
+CREATE INDEX articles_url ON articles(url) WHERE url IS NOT NULL;
+CREATE INDEX articles_fingerprint ON articles(fingerprint);
+CREATE INDEX articles_fetched ON articles(fetched_at);
+
+-- Every time an item is seen in a feed: its own feed first, then other
+-- feeds carrying the same story. "Already stored for this feed" is a
+-- lookup here.
+CREATE TABLE sightings (
+    id          INTEGER PRIMARY KEY,
+    article_id  INTEGER NOT NULL REFERENCES articles(id),
+    feed_id     INTEGER NOT NULL REFERENCES feeds(id),
+    item_key    TEXT NOT NULL,
+    url         TEXT,
+    seen_at     INTEGER NOT NULL,
+    UNIQUE (feed_id, item_key)
+);
+CREATE INDEX sightings_feed_url ON sightings(feed_id, url);
+CREATE INDEX sightings_article ON sightings(article_id);
+
+CREATE TABLE matches (
+    id          INTEGER PRIMARY KEY,
+    article_id  INTEGER NOT NULL REFERENCES articles(id),
+    watch       TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    score       REAL NOT NULL,
+    terms       TEXT NOT NULL,
+    snippet     TEXT NOT NULL,
+    matched_at  INTEGER NOT NULL,
+    UNIQUE (article_id, watch)
+);
+CREATE INDEX matches_time ON matches(matched_at);
+
+-- The alert outbox: one row per (article, sink), written in the same
+-- transaction as the article and its matches. The id is the alert's
+-- stable Idempotency-Key.
+CREATE TABLE outbox (
+    id               TEXT PRIMARY KEY,
+    article_id       INTEGER NOT NULL REFERENCES articles(id),
+    sink             TEXT NOT NULL,
+    state            TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead', 'suppressed')),
+    created_at       INTEGER NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    delivered_at     INTEGER,
+    last_error       TEXT,
+    UNIQUE (article_id, sink)
+);
+CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+
+CREATE TABLE deliveries (
+    id        INTEGER PRIMARY KEY,
+    alert_id  TEXT NOT NULL REFERENCES outbox(id),
+    attempt   INTEGER NOT NULL,
+    at        INTEGER NOT NULL,
+    outcome   TEXT NOT NULL,
+    detail    TEXT
+);
+CREATE INDEX deliveries_alert ON deliveries(alert_id);
+"#,
+)];

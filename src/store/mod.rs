@@ -1,0 +1,735 @@
+//! Storage: the SQLite schema and every SQL statement of newswatch.
+//!
+//! Owns the database file (WAL, foreign keys on), its migrations, the
+//! exclusive owner lock beside it, feed state (validators, schedule, error
+//! streak), articles with their sightings and matches, and the alert
+//! outbox. "Is this item new?" is answered here, by unique keys, never by
+//! memory elsewhere. An article, its sightings, its matches and its outbox
+//! rows are written in one transaction.
+//!
+//! [`Store`] is synchronous; [`Handle`] runs one on a dedicated thread and
+//! takes closures from async code, so SQLite never blocks the runtime.
+
+pub mod migrations;
+
+use crate::model::{Field, IngestReport, MatchedArticle, Severity, TermHit, Timestamp, Validators, WatchMatch};
+use crate::text::hex_digest;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The file was written by a newer newswatch.
+    #[error("database {path} has schema version {found}, newer than this newswatch knows ({known}); refusing to touch it (upgrade newswatch)")]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        known: i64,
+    },
+    /// Another process holds the database.
+    #[error("database {path} is in use by another newswatch process (lock {lock} is held); stop it first")]
+    Locked {
+        /// The database.
+        path: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// File-system trouble around the database.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The store thread is gone (the process is shutting down).
+    #[error("the database thread has stopped")]
+    Closed,
+}
+
+/// Holds the exclusive owner lock on a database until dropped.
+#[derive(Debug)]
+pub struct OwnerLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl OwnerLock {
+    /// The lock file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The lock file for a database: `<db>.lock`.
+pub fn lock_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_os_string();
+    s.push(".lock");
+    PathBuf::from(s)
+}
+
+/// Takes the exclusive owner lock for the database at `db`, or says who
+/// holds it. The lock is released when the process exits, however it exits.
+pub fn lock(db: &Path) -> Result<OwnerLock, StoreError> {
+    let path = lock_path(db);
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { what: "cannot create directory", path: dir.to_path_buf(), source })?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| StoreError::Io { what: "cannot open lock file", path: path.clone(), source })?;
+    match file.try_lock() {
+        Ok(()) => {
+            use std::io::Write;
+            let _ = file.set_len(0);
+            let _ = writeln!(&file, "{}", std::process::id());
+            Ok(OwnerLock { _file: file, path })
+        }
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked { path: db.to_path_buf(), lock: path }),
+        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Io { what: "cannot lock", path, source }),
+    }
+}
+
+/// A feed's stored state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedRow {
+    /// Row id.
+    pub id: i64,
+    /// URL (identity).
+    pub url: String,
+    /// Display name.
+    pub name: String,
+    /// Cache validators from the last 200.
+    pub validators: Validators,
+    /// Hash of the last body parsed.
+    pub body_hash: Option<String>,
+    /// When the first successful poll happened (None: never).
+    pub first_success_at: Option<Timestamp>,
+    /// Last poll time.
+    pub last_polled_at: Option<Timestamp>,
+    /// Last HTTP status.
+    pub last_status: Option<i64>,
+    /// When the next poll is due.
+    pub next_poll_at: Option<Timestamp>,
+    /// Consecutive failed polls.
+    pub error_streak: i64,
+    /// The last error, if the last poll failed.
+    pub last_error: Option<String>,
+    /// Items seen in the last successful document.
+    pub items_seen: i64,
+}
+
+/// An alert waiting in the outbox, with everything a sink needs.
+#[derive(Debug, Clone)]
+pub struct PendingAlert {
+    /// Stable id (the `Idempotency-Key`).
+    pub id: String,
+    /// Sink name.
+    pub sink: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When it was queued.
+    pub created_at: Timestamp,
+    /// The article.
+    pub article: StoredArticle,
+    /// The watches that fired (routed or not: the sink filters).
+    pub matches: Vec<WatchMatch>,
+    /// Other feeds that carried the same story: (feed name, feed url, item url).
+    pub also_seen_in: Vec<(String, String, Option<String>)>,
+}
+
+/// An article as stored.
+#[derive(Debug, Clone)]
+pub struct StoredArticle {
+    /// Row id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Canonical link.
+    pub url: Option<String>,
+    /// Publication time.
+    pub published: Option<Timestamp>,
+    /// Language.
+    pub lang: Option<String>,
+    /// Summary.
+    pub summary: String,
+    /// Feed name.
+    pub feed_name: String,
+    /// Feed URL.
+    pub feed_url: String,
+}
+
+/// One row of `newswatch matches`.
+#[derive(Debug, Clone)]
+pub struct MatchRow {
+    /// When it matched.
+    pub matched_at: Timestamp,
+    /// The watch.
+    pub watch: WatchMatch,
+    /// The article.
+    pub article: StoredArticle,
+    /// How many other feeds carried it.
+    pub sightings: i64,
+}
+
+/// How a poll ended, for [`Store::record_poll`].
+#[derive(Debug, Clone)]
+pub enum PollRecord {
+    /// A document was parsed.
+    Fetched {
+        /// HTTP status.
+        status: u16,
+        /// New validators.
+        validators: Validators,
+        /// Hash of the body.
+        body_hash: String,
+        /// The feed's own title.
+        title: Option<String>,
+        /// Items in the document.
+        items: usize,
+    },
+    /// 304, or a body identical to the last one.
+    NotModified {
+        /// HTTP status.
+        status: u16,
+    },
+    /// The poll failed.
+    Failed {
+        /// HTTP status, if one came back.
+        status: Option<u16>,
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// The database.
+pub struct Store {
+    conn: Connection,
+}
+
+const SCHEMA_VERSION: i64 = migrations::MIGRATIONS.len() as i64;
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { what: "cannot create directory", path: dir.to_path_buf(), source })?;
+        }
+        let conn = Connection::open(path)?;
+        Self::setup(conn, path, true)
+    }
+
+    /// Opens an existing database for reading only (no migration, no lock).
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Io {
+                what: "no database at",
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "run `newswatch once` or `newswatch run` first"),
+            });
+        }
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        Self::setup(conn, path, false)
+    }
+
+    fn setup(conn: Connection, path: &Path, write: bool) -> Result<Store, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew { path: path.to_path_buf(), found: version, known: SCHEMA_VERSION });
+        }
+        if write {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store { conn };
+        if write {
+            store.migrate(version)?;
+        }
+        Ok(store)
+    }
+
+    fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
+        self.conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL)",
+        )?;
+        for (i, (desc, sql)) in migrations::MIGRATIONS.iter().enumerate().skip(from as usize) {
+            let v = i as i64 + 1;
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at, description) VALUES (?1, strftime('%s','now'), ?2)",
+                params![v, desc],
+            )?;
+            tx.pragma_update(None, "user_version", v)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Returns the feed row for `url`, creating it (with `name`) if needed.
+    pub fn ensure_feed(&mut self, url: &str, name: &str, now: Timestamp) -> Result<FeedRow, StoreError> {
+        self.conn.execute(
+            "INSERT INTO feeds (url, name, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(url) DO UPDATE SET name = excluded.name",
+            params![url, name, now],
+        )?;
+        self.feed(url)?.ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+    }
+
+    /// The feed row for `url`, if any.
+    pub fn feed(&self, url: &str) -> Result<Option<FeedRow>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT {FEED_COLS} FROM feeds WHERE url = ?1"), [url], feed_row)
+            .optional()?)
+    }
+
+    /// Every feed row, by name.
+    pub fn feeds(&self) -> Result<Vec<FeedRow>, StoreError> {
+        let mut st = self.conn.prepare(&format!("SELECT {FEED_COLS} FROM feeds ORDER BY name, url"))?;
+        let rows = st.query_map([], feed_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Records how a poll of feed `feed_id` ended.
+    pub fn record_poll(&mut self, feed_id: i64, now: Timestamp, rec: &PollRecord, next_poll_at: Timestamp) -> Result<(), StoreError> {
+        match rec {
+            PollRecord::Fetched { status, validators, body_hash, title, items } => {
+                self.conn.execute(
+                    "UPDATE feeds SET etag = ?2, last_modified = ?3, body_hash = ?4, title = COALESCE(?5, title),
+                        first_success_at = COALESCE(first_success_at, ?6), last_polled_at = ?6, last_success_at = ?6,
+                        last_status = ?7, next_poll_at = ?8, error_streak = 0, last_error = NULL, items_seen = ?9
+                     WHERE id = ?1",
+                    params![feed_id, validators.etag, validators.last_modified, body_hash, title, now, status, next_poll_at, *items as i64],
+                )?;
+            }
+            PollRecord::NotModified { status } => {
+                self.conn.execute(
+                    "UPDATE feeds SET first_success_at = COALESCE(first_success_at, ?2), last_polled_at = ?2, last_success_at = ?2,
+                        last_status = ?3, next_poll_at = ?4, error_streak = 0, last_error = NULL
+                     WHERE id = ?1",
+                    params![feed_id, now, status, next_poll_at],
+                )?;
+            }
+            PollRecord::Failed { status, error } => {
+                self.conn.execute(
+                    "UPDATE feeds SET last_polled_at = ?2, last_status = ?3, next_poll_at = ?4,
+                        error_streak = error_streak + 1, last_error = ?5
+                     WHERE id = ?1",
+                    params![feed_id, now, status, next_poll_at, error],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores the articles of one poll of `feed_id`: new articles with their
+    /// matches and outbox rows, sightings of stories already stored from
+    /// other feeds, nothing for items this feed already gave. One
+    /// transaction for the batch; each article is whole in it.
+    pub fn ingest(&mut self, feed_id: i64, feed_url: &str, items: &[MatchedArticle], now: Timestamp) -> Result<IngestReport, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut rep = IngestReport { items: items.len(), ..IngestReport::default() };
+        {
+            let mut seen_here = tx.prepare_cached(
+                "SELECT 1 FROM sightings WHERE feed_id = ?1 AND (item_key = ?2 OR (?3 IS NOT NULL AND url = ?3)) LIMIT 1",
+            )?;
+            let mut same_story = tx.prepare_cached("SELECT id FROM articles WHERE url = ?1 ORDER BY id LIMIT 1")?;
+            let mut ins_article = tx.prepare_cached(
+                "INSERT INTO articles (feed_id, item_key, url, title, summary, content, lang, published_at, fetched_at, fingerprint)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            let mut ins_sighting = tx.prepare_cached(
+                "INSERT OR IGNORE INTO sightings (article_id, feed_id, item_key, url, seen_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut ins_match = tx.prepare_cached(
+                "INSERT OR IGNORE INTO matches (article_id, watch, severity, score, terms, snippet, matched_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut ins_outbox = tx.prepare_cached(
+                "INSERT OR IGNORE INTO outbox (id, article_id, sink, state, created_at, next_attempt_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            )?;
+            for m in items {
+                let a = &m.article;
+                if seen_here.exists(params![feed_id, a.key, a.url])? {
+                    rep.duplicates += 1;
+                    continue;
+                }
+                if let Some(u) = &a.url
+                    && let Some(existing) = same_story.query_row([u], |r| r.get::<_, i64>(0)).optional()?
+                {
+                    ins_sighting.execute(params![existing, feed_id, a.key, a.url, now])?;
+                    rep.sightings += 1;
+                    continue;
+                }
+                ins_article.execute(params![
+                    feed_id,
+                    a.key,
+                    a.url,
+                    a.title,
+                    a.summary,
+                    a.content,
+                    a.lang,
+                    a.published,
+                    now,
+                    a.fingerprint()
+                ])?;
+                let article_id = tx.last_insert_rowid();
+                ins_sighting.execute(params![article_id, feed_id, a.key, a.url, now])?;
+                rep.new_articles += 1;
+                if m.matches.is_empty() {
+                    continue;
+                }
+                rep.matched += 1;
+                for w in &m.matches {
+                    ins_match.execute(params![
+                        article_id,
+                        w.watch,
+                        w.severity.as_str(),
+                        w.score,
+                        terms_json(&w.terms),
+                        w.snippet,
+                        now
+                    ])?;
+                }
+                let state = if m.suppressed { "suppressed" } else { "pending" };
+                for sink in &m.sinks {
+                    let id = alert_id(feed_url, &a.key, sink);
+                    rep.alerts_queued += ins_outbox.execute(params![id, article_id, sink, state, now])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(rep)
+    }
+
+    /// Pending alerts for `sinks` that are due at `now`, oldest first.
+    pub fn due_alerts(&self, sinks: &[String], now: Timestamp, limit: usize) -> Result<Vec<PendingAlert>, StoreError> {
+        let mut out = Vec::new();
+        let mut st = self.conn.prepare_cached(
+            "SELECT o.id, o.sink, o.attempts, o.created_at, o.article_id FROM outbox o
+             WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 ORDER BY o.created_at, o.rowid LIMIT ?2",
+        )?;
+        let rows = st
+            .query_map(params![now, limit as i64 * 4], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        for (id, sink, attempts, created_at, article_id) in rows {
+            if !sinks.contains(&sink) {
+                continue;
+            }
+            if out.len() >= limit {
+                break;
+            }
+            let article = self.article(article_id)?;
+            let matches = self.article_matches(article_id)?;
+            let also_seen_in = self.other_sightings(article_id)?;
+            out.push(PendingAlert { id, sink, attempts: attempts as u32, created_at, article, matches, also_seen_in });
+        }
+        Ok(out)
+    }
+
+    /// How many alerts are pending (for any sink).
+    pub fn pending_count(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("SELECT count(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?)
+    }
+
+    /// Marks an alert delivered.
+    pub fn mark_delivered(&mut self, id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL WHERE id = ?1",
+            params![id, now],
+        )?;
+        tx.execute(
+            "INSERT INTO deliveries (alert_id, attempt, at, outcome) SELECT id, attempts, ?2, 'delivered' FROM outbox WHERE id = ?1",
+            params![id, now],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: retried at `retry_at`, or dead when `None`.
+    pub fn mark_failed(&mut self, id: &str, now: Timestamp, error: &str, retry_at: Option<Timestamp>) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        match retry_at {
+            Some(t) => tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+                params![id, t, error],
+            )?,
+            None => tx.execute(
+                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                params![id, error],
+            )?,
+        };
+        tx.execute(
+            "INSERT INTO deliveries (alert_id, attempt, at, outcome, detail) SELECT id, attempts, ?2, ?3, ?4 FROM outbox WHERE id = ?1",
+            params![id, now, if retry_at.is_some() { "retry" } else { "dead" }, error],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Recent matches, newest first.
+    pub fn recent_matches(&self, since: Timestamp, watch: Option<&str>, limit: usize) -> Result<Vec<MatchRow>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT m.article_id, m.watch, m.severity, m.score, m.terms, m.snippet, m.matched_at,
+                    (SELECT count(*) - 1 FROM sightings s WHERE s.article_id = m.article_id)
+             FROM matches m WHERE m.matched_at >= ?1 AND (?2 IS NULL OR m.watch = ?2)
+             ORDER BY m.matched_at DESC, m.id DESC LIMIT ?3",
+        )?;
+        let rows = st
+            .query_map(params![since, watch, limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, match_from_row(r, 1)?, r.get::<_, i64>(6)?, r.get::<_, i64>(7)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (aid, watch, at, sightings) in rows {
+            out.push(MatchRow { matched_at: at, watch, article: self.article(aid)?, sightings });
+        }
+        Ok(out)
+    }
+
+    /// Counts rows of the main tables: (feeds, articles, matches, outbox).
+    pub fn counts(&self) -> Result<(i64, i64, i64, i64), StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT count(*) FROM feeds), (SELECT count(*) FROM articles), (SELECT count(*) FROM matches), (SELECT count(*) FROM outbox)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?)
+    }
+
+    fn article(&self, id: i64) -> Result<StoredArticle, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT a.id, a.title, a.url, a.published_at, a.lang, a.summary, f.name, f.url
+             FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id = ?1",
+            [id],
+            |r| {
+                Ok(StoredArticle {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    url: r.get(2)?,
+                    published: r.get(3)?,
+                    lang: r.get(4)?,
+                    summary: r.get(5)?,
+                    feed_name: r.get(6)?,
+                    feed_url: r.get(7)?,
+                })
+            },
+        )?)
+    }
+
+    fn article_matches(&self, article_id: i64) -> Result<Vec<WatchMatch>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT watch, severity, score, terms, snippet FROM matches WHERE article_id = ?1 ORDER BY score DESC, watch",
+        )?;
+        let v = st.query_map([article_id], |r| match_from_row(r, 0))?.collect::<Result<Vec<_>, _>>()?;
+        Ok(v)
+    }
+
+    fn other_sightings(&self, article_id: i64) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT f.name, f.url, s.url FROM sightings s JOIN feeds f ON f.id = s.feed_id
+             JOIN articles a ON a.id = s.article_id
+             WHERE s.article_id = ?1 AND s.feed_id != a.feed_id ORDER BY s.id",
+        )?;
+        let v = st.query_map([article_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<Vec<_>, _>>()?;
+        Ok(v)
+    }
+}
+
+const FEED_COLS: &str = "id, url, name, etag, last_modified, body_hash, first_success_at, last_polled_at, last_status, next_poll_at, error_streak, last_error, items_seen";
+
+fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedRow> {
+    Ok(FeedRow {
+        id: r.get(0)?,
+        url: r.get(1)?,
+        name: r.get(2)?,
+        validators: Validators { etag: r.get(3)?, last_modified: r.get(4)? },
+        body_hash: r.get(5)?,
+        first_success_at: r.get(6)?,
+        last_polled_at: r.get(7)?,
+        last_status: r.get(8)?,
+        next_poll_at: r.get(9)?,
+        error_streak: r.get(10)?,
+        last_error: r.get(11)?,
+        items_seen: r.get(12)?,
+    })
+}
+
+fn match_from_row(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<WatchMatch> {
+    let sev: String = r.get(base + 1)?;
+    let terms: String = r.get(base + 3)?;
+    Ok(WatchMatch {
+        watch: r.get(base)?,
+        severity: Severity::parse(&sev).unwrap_or(Severity::Medium),
+        score: r.get(base + 2)?,
+        terms: terms_from_json(&terms),
+        snippet: r.get(base + 4)?,
+    })
+}
+
+/// The stable alert id for an item of a feed going to a sink.
+pub fn alert_id(feed_url: &str, item_key: &str, sink: &str) -> String {
+    let d = hex_digest(&[b"alert\n", feed_url.as_bytes(), b"\n", item_key.as_bytes(), b"\n", sink.as_bytes()]);
+    d[..32].to_string()
+}
+
+fn terms_json(terms: &[TermHit]) -> String {
+    let v: Vec<serde_json::Value> = terms
+        .iter()
+        .map(|t| serde_json::json!({"term": t.term, "field": t.field.as_str(), "count": t.count}))
+        .collect();
+    serde_json::Value::Array(v).to_string()
+}
+
+fn terms_from_json(s: &str) -> Vec<TermHit> {
+    let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(s) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|v| {
+            let field = match v.get("field")?.as_str()? {
+                "title" => Field::Title,
+                "summary" => Field::Summary,
+                _ => Field::Content,
+            };
+            Some(TermHit {
+                term: v.get("term")?.as_str()?.to_string(),
+                field,
+                count: v.get("count")?.as_u64()? as u32,
+            })
+        })
+        .collect()
+}
+
+type Job = Box<dyn FnOnce(&mut Store) + Send>;
+
+/// A [`Store`] on its own thread. Cloneable; the thread ends when the last
+/// handle is dropped.
+#[derive(Clone)]
+pub struct Handle {
+    tx: std::sync::mpsc::Sender<Job>,
+}
+
+impl Handle {
+    /// Moves `store` onto a new thread.
+    pub fn spawn(store: Store) -> Handle {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("newswatch-store".into())
+            .spawn(move || {
+                let mut store = store;
+                while let Ok(job) = rx.recv() {
+                    job(&mut store);
+                }
+                // Fold the WAL back into the main file on the way out.
+                let _ = store.conn.pragma_update(None, "wal_checkpoint", "TRUNCATE");
+            })
+            .map(|_| ())
+            .unwrap_or_else(|e| panic!("cannot start the database thread: {e}"));
+        Handle { tx }
+    }
+
+    /// Runs `f` on the store thread and returns its result.
+    pub async fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut Store) -> R + Send + 'static) -> Result<R, StoreError> {
+        let (otx, orx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Box::new(move |s: &mut Store| {
+                let _ = otx.send(f(s));
+            }))
+            .map_err(|_| StoreError::Closed)?;
+        orx.await.map_err(|_| StoreError::Closed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Article;
+
+    fn art(key: &str, url: Option<&str>) -> Article {
+        Article {
+            key: key.into(),
+            title: format!("t {key}"),
+            url: url.map(str::to_string),
+            published: Some(100),
+            summary: "s".into(),
+            content: String::new(),
+            lang: None,
+            categories: vec![],
+        }
+    }
+
+    fn matched(a: Article, sinks: &[&str]) -> MatchedArticle {
+        MatchedArticle {
+            article: a,
+            matches: vec![WatchMatch { watch: "w".into(), severity: Severity::High, score: 1.0, terms: vec![], snippet: "x".into() }],
+            sinks: sinks.iter().map(|s| s.to_string()).collect(),
+            suppressed: false,
+        }
+    }
+
+    #[test]
+    fn dedup_sightings_and_outbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let f1 = s.ensure_feed("https://a/", "A", 1).unwrap();
+        let f2 = s.ensure_feed("https://b/", "B", 1).unwrap();
+        let r = s.ingest(f1.id, &f1.url, &[matched(art("g1", Some("https://x/1")), &["log"])], 10).unwrap();
+        assert_eq!((r.new_articles, r.alerts_queued), (1, 1));
+        // Same guid again from the same feed: skipped.
+        let r = s.ingest(f1.id, &f1.url, &[matched(art("g1", Some("https://x/1")), &["log"])], 11).unwrap();
+        assert_eq!(r.duplicates, 1);
+        // Same link under another guid from the same feed: skipped too.
+        let r = s.ingest(f1.id, &f1.url, &[matched(art("g9", Some("https://x/1")), &["log"])], 11).unwrap();
+        assert_eq!(r.duplicates, 1);
+        // Same link from another feed: a sighting, no alert.
+        let r = s.ingest(f2.id, &f2.url, &[matched(art("other", Some("https://x/1")), &["log"])], 12).unwrap();
+        assert_eq!((r.sightings, r.alerts_queued), (1, 0));
+        let due = s.due_alerts(&["log".into()], 20, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].also_seen_in.len(), 1);
+        assert_eq!(due[0].id, alert_id("https://a/", "g1", "log"));
+        s.mark_delivered(&due[0].id, 21).unwrap();
+        assert!(s.due_alerts(&["log".into()], 30, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn newer_schema_is_refused_and_lock_is_exclusive() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.db");
+        drop(Store::open(&p).unwrap());
+        let c = Connection::open(&p).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
+        drop(c);
+        assert!(matches!(Store::open(&p), Err(StoreError::TooNew { found: 99, .. })));
+        let l = lock(&p).unwrap();
+        assert!(matches!(lock(&p), Err(StoreError::Locked { .. })));
+        drop(l);
+        assert!(lock(&p).is_ok());
+    }
+}
