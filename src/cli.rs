@@ -25,7 +25,13 @@ pub const EX_CONFIG: u8 = 78;
 #[command(name = "newswatch", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// Config file [default: $NEWSWATCH_CONFIG, else /etc/newswatch/newswatch.toml]
-    #[arg(long, short = 'c', global = true, value_name = "FILE", env = "NEWSWATCH_CONFIG")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        value_name = "FILE",
+        env = "NEWSWATCH_CONFIG"
+    )]
     pub config: Option<PathBuf>,
 
     /// What to do.
@@ -99,17 +105,27 @@ pub fn parse() -> Cli {
 
 /// Maps an error to the process exit code.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
-    if e.chain().any(|c| c.downcast_ref::<ConfigError>().is_some()) { EX_CONFIG } else { 1 }
+    if e.chain().any(|c| c.downcast_ref::<ConfigError>().is_some()) {
+        EX_CONFIG
+    } else {
+        1
+    }
 }
 
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 fn config_path(cli: &Cli) -> PathBuf {
-    cli.config.clone().unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH))
+    cli.config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH))
 }
 
 fn load_config(path: &Path) -> Result<Config> {
@@ -121,7 +137,10 @@ fn load_config(path: &Path) -> Result<Config> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -144,7 +163,12 @@ pub fn run(cli: Cli) -> Result<u8> {
             init_logging("warn");
             test_rules(&path, jsonl)
         }
-        Command::Matches { since, watch, limit, json } => {
+        Command::Matches {
+            since,
+            watch,
+            limit,
+            json,
+        } => {
             init_logging("warn");
             matches(&path, since, watch.as_deref(), limit, json)
         }
@@ -168,16 +192,49 @@ fn check(path: &Path) -> Result<u8> {
     let (terms, lists) = cfg.rules.counts();
     writeln!(out, "config:   {} (ok)", cfg.path.display())?;
     writeln!(out, "database: {}", cfg.storage.path.display())?;
-    writeln!(out, "feeds:    {} ({} enabled), from {} file(s)", cfg.feeds.len(), enabled, 1 + cfg.include_files.len())?;
-    writeln!(out, "rules:    {} watch(es), {} term list(s), {} distinct term(s), from {} pack(s)", cfg.rules.watches().len(), lists, terms, cfg.rule_files.len())?;
+    writeln!(
+        out,
+        "feeds:    {} ({} enabled), from {} file(s)",
+        cfg.feeds.len(),
+        enabled,
+        1 + cfg.include_files.len()
+    )?;
+    writeln!(
+        out,
+        "rules:    {} watch(es), {} term list(s), {} distinct term(s), from {} pack(s)",
+        cfg.rules.watches().len(),
+        lists,
+        terms,
+        cfg.rule_files.len()
+    )?;
     for w in cfg.rules.watches() {
-        writeln!(out, "  watch {} [{}]{}", w.name, w.severity, w.description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())?;
+        writeln!(
+            out,
+            "  watch {} [{}]{}",
+            w.name,
+            w.severity,
+            w.description
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        )?;
     }
     writeln!(out, "sinks:    {}", cfg.sinks.len())?;
     for s in &cfg.sinks {
-        let watches = s.watches.as_ref().map_or_else(|| "every watch".to_string(), |w| w.join(", "));
+        let watches = s
+            .watches
+            .as_ref()
+            .map_or_else(|| "every watch".to_string(), |w| w.join(", "));
         let signed = if s.secret.is_some() { ", signed" } else { "" };
-        writeln!(out, "  sink {} ({}{}): {}, severity >= {}", s.name, s.kind.as_str(), signed, watches, s.min_severity)?;
+        writeln!(
+            out,
+            "  sink {} ({}{}): {}, severity >= {}",
+            s.name,
+            s.kind.as_str(),
+            signed,
+            watches,
+            s.min_severity
+        )?;
     }
     for w in &cfg.warnings {
         writeln!(out, "warning:  {w}")?;
@@ -195,7 +252,8 @@ fn once(path: &Path, deliver_timeout: Duration) -> Result<u8> {
     let rep = rt.block_on(async {
         let mut rep = daemon::poll_all(&cfg, &fetcher, &handle).await?;
         let mut stdout = std::io::stdout();
-        rep.delivered = daemon::deliver_pending(&cfg, &handle, &mut stdout, deliver_timeout).await?;
+        rep.delivered =
+            daemon::deliver_pending(&cfg, &handle, &mut stdout, deliver_timeout).await?;
         rep.pending = handle.call(|s| s.pending_count()).await??;
         Ok::<_, store::StoreError>(rep)
     })?;
@@ -280,19 +338,30 @@ fn scan(path: &Path, as_json: bool, do_store: bool, files: &[PathBuf]) -> Result
                 writeln!(out, "{line}")?;
             } else {
                 let fired: Vec<&str> = m.matches.iter().map(|w| w.watch.as_str()).collect();
-                let tag = if fired.is_empty() { String::new() } else { format!("  [{}]", fired.join(", ")) };
+                let tag = if fired.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", fired.join(", "))
+                };
                 writeln!(out, "{source}: {}{tag}", a.title)?;
             }
         }
         if let Some(st) = writer.as_mut() {
             let canon = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
-            let url = if source == "-" { "stdin:".to_string() } else { format!("file://{}", canon.display()) };
+            let url = if source == "-" {
+                "stdin:".to_string()
+            } else {
+                format!("file://{}", canon.display())
+            };
             let row = st.ensure_feed(&url, &source, now)?;
             // Stored for the record and for search; a scan never alerts.
-            let quiet: Vec<_> = items.into_iter().map(|mut m| {
-                m.sinks.clear();
-                m
-            }).collect();
+            let quiet: Vec<_> = items
+                .into_iter()
+                .map(|mut m| {
+                    m.sinks.clear();
+                    m
+                })
+                .collect();
             st.ingest(row.id, &url, &quiet, now)?;
         }
     }
@@ -315,12 +384,23 @@ fn test_rules(path: &Path, jsonl: bool) -> Result<u8> {
                 Ok(v) => v,
                 Err(e) => {
                     bad += 1;
-                    writeln!(out, "{}", json!({"line": n + 1, "error": format!("bad JSON: {e}")}))?;
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"line": n + 1, "error": format!("bad JSON: {e}")})
+                    )?;
                     continue;
                 }
             };
-            let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(crate::text::html_to_text).unwrap_or_default();
-            let ms = cfg.rules.evaluate(&field("title"), &field("summary"), &field("content"));
+            let field = |k: &str| {
+                v.get(k)
+                    .and_then(|x| x.as_str())
+                    .map(crate::text::html_to_text)
+                    .unwrap_or_default()
+            };
+            let ms = cfg
+                .rules
+                .evaluate(&field("title"), &field("summary"), &field("content"));
             let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
             writeln!(out, "{}", json!({"id": id, "watches": watches_json(&ms)}))?;
         }
@@ -328,11 +408,22 @@ fn test_rules(path: &Path, jsonl: bool) -> Result<u8> {
         return Ok(if bad > 0 { 1 } else { 0 });
     }
     let mut text = String::new();
-    stdin.lock().read_to_string(&mut text).context("cannot read standard input")?;
+    stdin
+        .lock()
+        .read_to_string(&mut text)
+        .context("cannot read standard input")?;
     let (title, content) = text.split_once('\n').unwrap_or((text.as_str(), ""));
-    let ms = cfg.rules.evaluate(&crate::text::html_to_text(title), "", &crate::text::html_to_text(content));
+    let ms = cfg.rules.evaluate(
+        &crate::text::html_to_text(title),
+        "",
+        &crate::text::html_to_text(content),
+    );
     if ms.is_empty() {
-        writeln!(out, "no watch fired ({} watches checked)", cfg.rules.watches().len())?;
+        writeln!(
+            out,
+            "no watch fired ({} watches checked)",
+            cfg.rules.watches().len()
+        )?;
     }
     for m in &ms {
         writeln!(out, "{} [{}] score {}", m.watch, m.severity, m.score)?;
@@ -342,7 +433,12 @@ fn test_rules(path: &Path, jsonl: bool) -> Result<u8> {
         writeln!(out, "  snippet: {}", m.snippet)?;
     }
     let fired: Vec<&str> = ms.iter().map(|m| m.watch.as_str()).collect();
-    for w in cfg.rules.watches().iter().filter(|w| !fired.contains(&w.name.as_str())) {
+    for w in cfg
+        .rules
+        .watches()
+        .iter()
+        .filter(|w| !fired.contains(&w.name.as_str()))
+    {
         writeln!(out, "{} did not fire", w.name)?;
     }
     out.flush()?;
@@ -350,7 +446,13 @@ fn test_rules(path: &Path, jsonl: bool) -> Result<u8> {
     Ok(0)
 }
 
-fn matches(path: &Path, since: Duration, watch: Option<&str>, limit: usize, as_json: bool) -> Result<u8> {
+fn matches(
+    path: &Path,
+    since: Duration,
+    watch: Option<&str>,
+    limit: usize,
+    as_json: bool,
+) -> Result<u8> {
     let cfg = load_config(path)?;
     let st = Store::open_read_only(&cfg.storage.path)?;
     let rows = st.recent_matches(daemon::now() - since.as_secs() as i64, watch, limit)?;
@@ -378,7 +480,11 @@ fn matches(path: &Path, since: Duration, watch: Option<&str>, limit: usize, as_j
                 r.watch.severity,
                 r.article.title,
                 r.article.feed_name,
-                if r.sightings > 0 { format!(", +{} sightings", r.sightings) } else { String::new() }
+                if r.sightings > 0 {
+                    format!(", +{} sightings", r.sightings)
+                } else {
+                    String::new()
+                }
             )?;
         }
     }
@@ -415,7 +521,9 @@ fn feeds(path: &Path, as_json: bool) -> Result<u8> {
                 f.name,
                 f.items_seen,
                 f.url,
-                f.last_error.map(|e| format!("\n         last error: {e}")).unwrap_or_default()
+                f.last_error
+                    .map(|e| format!("\n         last error: {e}"))
+                    .unwrap_or_default()
             )?;
         }
     }

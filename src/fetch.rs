@@ -63,7 +63,11 @@ pub fn install_crypto_provider() {
 
 /// Builds an HTTP client with newswatch's defaults. Used for feeds and for
 /// alert delivery alike.
-pub fn build_client(user_agent: &str, timeout: Duration, connect_timeout: Duration) -> Result<reqwest::Client, String> {
+pub fn build_client(
+    user_agent: &str,
+    timeout: Duration,
+    connect_timeout: Duration,
+) -> Result<reqwest::Client, String> {
     install_crypto_provider();
     reqwest::Client::builder()
         .user_agent(user_agent)
@@ -84,12 +88,19 @@ pub struct Fetcher {
 impl Fetcher {
     /// Builds the fetcher from `[http]`.
     pub fn new(cfg: &HttpConfig) -> Result<Fetcher, String> {
-        Ok(Fetcher { client: build_client(&cfg.user_agent, cfg.timeout, cfg.connect_timeout)?, max_body: cfg.max_body })
+        Ok(Fetcher {
+            client: build_client(&cfg.user_agent, cfg.timeout, cfg.connect_timeout)?,
+            max_body: cfg.max_body,
+        })
     }
 
     /// GETs `url`, sending `If-None-Match` / `If-Modified-Since` from
     /// `validators`.
-    pub async fn get(&self, url: &str, validators: &Validators) -> Result<FetchOutcome, FetchError> {
+    pub async fn get(
+        &self,
+        url: &str,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, FetchError> {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::ACCEPT,
@@ -97,13 +108,27 @@ impl Fetcher {
                 "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
             ),
         );
-        if let Some(v) = validators.etag.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+        if let Some(v) = validators
+            .etag
+            .as_deref()
+            .and_then(|e| HeaderValue::from_str(e).ok())
+        {
             headers.insert(header::IF_NONE_MATCH, v);
         }
-        if let Some(v) = validators.last_modified.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+        if let Some(v) = validators
+            .last_modified
+            .as_deref()
+            .and_then(|e| HeaderValue::from_str(e).ok())
+        {
             headers.insert(header::IF_MODIFIED_SINCE, v);
         }
-        let mut resp = self.client.get(url).headers(headers).send().await.map_err(classify)?;
+        let mut resp = self
+            .client
+            .get(url)
+            .headers(headers)
+            .send()
+            .await
+            .map_err(classify)?;
         let status = resp.status().as_u16();
         if status == 304 {
             return Ok(FetchOutcome::NotModified { status });
@@ -115,7 +140,10 @@ impl Fetcher {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|s| s.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            return Err(FetchError::Status { status, retry_after });
+            return Err(FetchError::Status {
+                status,
+                retry_after,
+            });
         }
         if let Some(len) = resp.content_length()
             && len > self.max_body
@@ -123,8 +151,12 @@ impl Fetcher {
             return Err(FetchError::TooLarge(self.max_body));
         }
         let h = resp.headers();
-        let text = |n: header::HeaderName| h.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let new_validators = Validators { etag: text(header::ETAG), last_modified: text(header::LAST_MODIFIED) };
+        let text =
+            |n: header::HeaderName| h.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let new_validators = Validators {
+            etag: text(header::ETAG),
+            last_modified: text(header::LAST_MODIFIED),
+        };
         let content_type = text(header::CONTENT_TYPE);
         let max_age = text(header::CACHE_CONTROL).and_then(|cc| {
             cc.split(',')
@@ -140,7 +172,14 @@ impl Fetcher {
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(FetchOutcome::Body { status, bytes, final_url, validators: new_validators, content_type, max_age })
+        Ok(FetchOutcome::Body {
+            status,
+            bytes,
+            final_url,
+            validators: new_validators,
+            content_type,
+            max_age,
+        })
     }
 }
 

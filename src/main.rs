@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    newswatch::parse::install_panic_hook();
     let cli = newswatch::cli::parse();
     match newswatch::cli::run(cli) {
         Ok(code) => ExitCode::from(code),

@@ -31,9 +31,39 @@ pub fn hex_digest(parts: &[&[u8]]) -> String {
 
 /// Block-level tags whose boundaries separate words.
 const BLOCK_TAGS: &[&str] = &[
-    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
-    "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "img", "li", "main",
-    "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "img",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "td",
+    "th",
+    "tr",
+    "ul",
 ];
 
 /// Turns HTML (or plain text that may carry entities) into plain text:
@@ -88,7 +118,9 @@ pub fn html_to_text(input: &str) -> String {
                 i = match lower_rest.find(&end_tag) {
                     Some(e) => {
                         let after = i + e;
-                        input[after..].find('>').map_or(input.len(), |g| after + g + 1)
+                        input[after..]
+                            .find('>')
+                            .map_or(input.len(), |g| after + g + 1)
                     }
                     None => input.len(),
                 };
@@ -228,7 +260,8 @@ fn push_word_char(n: &mut Normalized, in_word: &mut bool, c: char, orig: u32, or
 fn fold_char(c: char, out: &mut Vec<char>) {
     match c {
         // Invisible joiners, soft hyphen and Arabic tatweel: no effect on words.
-        '\u{00ad}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{0640}' => {
+        '\u{00ad}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}'
+        | '\u{0640}' => {
             return;
         }
         'ß' | 'ẞ' => {
@@ -289,9 +322,15 @@ mod tests {
 
     #[test]
     fn latin_diacritics_and_case() {
-        assert_eq!(norm("Réunion de l'État Islámico"), "reunion de l etat islamico");
+        assert_eq!(
+            norm("Réunion de l'État Islámico"),
+            "reunion de l etat islamico"
+        );
         assert_eq!(norm("Terrorbekämpfung STRAßE"), "terrorbekampfung strasse");
-        assert_eq!(norm("counter-terrorism\u{00a0}forum"), "counter terrorism forum");
+        assert_eq!(
+            norm("counter-terrorism\u{00a0}forum"),
+            "counter terrorism forum"
+        );
         assert_eq!(norm("l’organisation"), "l organisation");
     }
 
@@ -318,7 +357,9 @@ mod tests {
     #[test]
     fn html_to_text_strips_and_decodes() {
         assert_eq!(
-            html_to_text("<p>Coalition&nbsp;<b>meets</b></p><p>in Rome&#8230;</p><script>x()</script>"),
+            html_to_text(
+                "<p>Coalition&nbsp;<b>meets</b></p><p>in Rome&#8230;</p><script>x()</script>"
+            ),
             "Coalition meets in Rome…"
         );
         assert_eq!(html_to_text("a < b &amp; c"), "a < b & c");

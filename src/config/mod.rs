@@ -252,14 +252,25 @@ impl fmt::Display for ConfigIssue {
         if self.line == 0 {
             return write!(f, "{}: {}", self.file.display(), self.message);
         }
-        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.col, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.col,
+            self.message
+        )?;
         if let Some((text, width)) = &self.excerpt {
             let pad: String = text
                 .chars()
                 .take(self.col.saturating_sub(1))
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
-            write!(f, "\n   | {text}\n   | {pad}{}", "^".repeat((*width).max(1)))?;
+            write!(
+                f,
+                "\n   | {text}\n   | {pad}{}",
+                "^".repeat((*width).max(1))
+            )?;
         }
         Ok(())
     }
@@ -275,7 +286,11 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.issues.len();
-        writeln!(f, "{n} configuration error{}:", if n == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "{n} configuration error{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
         for i in &self.issues {
             writeln!(f, "{i}")?;
         }
@@ -360,7 +375,12 @@ impl Loader {
         }
     }
 
-    fn duration(&mut self, file: usize, v: &Option<Spanned<String>>, default: Duration) -> Duration {
+    fn duration(
+        &mut self,
+        file: usize,
+        v: &Option<Spanned<String>>,
+        default: Duration,
+    ) -> Duration {
         match v {
             None => default,
             Some(s) => match raw::parse_duration(s.get_ref()) {
@@ -373,13 +393,24 @@ impl Loader {
         }
     }
 
-    fn positive(&mut self, file: usize, v: &Option<Spanned<i64>>, default: usize, max: usize, what: &str) -> usize {
+    fn positive(
+        &mut self,
+        file: usize,
+        v: &Option<Spanned<i64>>,
+        default: usize,
+        max: usize,
+        what: &str,
+    ) -> usize {
         match v {
             None => default,
             Some(n) => {
                 let x = *n.get_ref();
                 if x < 1 || x as u64 > max as u64 {
-                    self.issue(file, n.span(), format!("{what} must be between 1 and {max}, not {x}"));
+                    self.issue(
+                        file,
+                        n.span(),
+                        format!("{what} must be between 1 and {max}, not {x}"),
+                    );
                     default
                 } else {
                     x as usize
@@ -398,7 +429,11 @@ impl Loader {
         key: &str,
     ) -> Option<Secret> {
         if let (Some(_), Some(f)) = (inline, from_file) {
-            self.issue(file, f.span(), format!("give either `{key}` or `{key}_file`, not both"));
+            self.issue(
+                file,
+                f.span(),
+                format!("give either `{key}` or `{key}_file`, not both"),
+            );
             return None;
         }
         if let Some(v) = inline {
@@ -410,7 +445,9 @@ impl Loader {
                         self.issue(
                             file,
                             v.span(),
-                            format!("`{key}` refers to environment variable {var}, which is not set"),
+                            format!(
+                                "`{key}` refers to environment variable {var}, which is not set"
+                            ),
                         );
                         None
                     }
@@ -423,11 +460,19 @@ impl Loader {
             return match std::fs::read_to_string(&p) {
                 Ok(s) if !s.trim().is_empty() => Some(Secret(s.trim().to_string())),
                 Ok(_) => {
-                    self.issue(file, f.span(), format!("`{key}_file` {} is empty", p.display()));
+                    self.issue(
+                        file,
+                        f.span(),
+                        format!("`{key}_file` {} is empty", p.display()),
+                    );
                     None
                 }
                 Err(e) => {
-                    self.issue(file, f.span(), format!("cannot read `{key}_file` {}: {e}", p.display()));
+                    self.issue(
+                        file,
+                        f.span(),
+                        format!("cannot read `{key}_file` {}: {e}", p.display()),
+                    );
                     None
                 }
             };
@@ -436,7 +481,13 @@ impl Loader {
     }
 
     /// Expands a list of paths or glob patterns relative to `base`.
-    fn expand(&mut self, file: usize, base: &Path, pats: &[Spanned<String>], key: &str) -> Vec<PathBuf> {
+    fn expand(
+        &mut self,
+        file: usize,
+        base: &Path,
+        pats: &[Spanned<String>],
+        key: &str,
+    ) -> Vec<PathBuf> {
         let mut out = Vec::new();
         for p in pats {
             let full = resolve(base, p.get_ref());
@@ -448,9 +499,17 @@ impl Loader {
                     found.sort();
                     if found.is_empty() {
                         if is_glob {
-                            self.warnings.push(format!("`{key}` pattern {pattern} matches no file"));
+                            // An empty conf.d-style folder is normal for `include`.
+                            if key != "include" {
+                                self.warnings
+                                    .push(format!("`{key}` pattern {pattern} matches no file"));
+                            }
                         } else {
-                            self.issue(file, p.span(), format!("`{key}` file {pattern} does not exist"));
+                            self.issue(
+                                file,
+                                p.span(),
+                                format!("`{key}` file {pattern} does not exist"),
+                            );
                         }
                     }
                     out.extend(found);
@@ -464,14 +523,20 @@ impl Loader {
 
 fn resolve(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
-    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
 }
 
 /// Normalizes a feed URL: parsed, http(s) only, fragment dropped.
 pub fn normalize_feed_url(s: &str) -> Result<String, String> {
     let mut u = url::Url::parse(s.trim()).map_err(|e| format!("bad URL {s:?}: {e}"))?;
     if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(format!("bad URL {s:?}: only http and https feeds are supported"));
+        return Err(format!(
+            "bad URL {s:?}: only http and https feeds are supported"
+        ));
     }
     if u.host_str().is_none_or(str::is_empty) {
         return Err(format!("bad URL {s:?}: no host"));
@@ -483,9 +548,17 @@ pub fn normalize_feed_url(s: &str) -> Result<String, String> {
 /// Reads and validates the configuration at `path`, with every rule pack and
 /// feed list it includes.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let mut ld = Loader { files: Vec::new(), issues: Vec::new(), warnings: Vec::new() };
+    let mut ld = Loader {
+        files: Vec::new(),
+        issues: Vec::new(),
+        warnings: Vec::new(),
+    };
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+    let base = if base.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base
+    };
     let Some(main) = ld.read(path) else {
         return Err(ConfigError { issues: ld.issues });
     };
@@ -536,7 +609,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     for inc in &include_files {
         let Some(fi) = ld.read(inc) else { continue };
         let text = ld.files[fi].1.clone();
-        let Some(t) = ld.parse(fi, &text) else { continue };
+        let Some(t) = ld.parse(fi, &text) else {
+            continue;
+        };
         for (k, v) in t {
             if k.get_ref().as_ref() == "feed" {
                 collect_array(&mut ld, fi, v, |ld, item| {
@@ -546,7 +621,14 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
                     }
                 });
             } else {
-                ld.issue(fi, k.span(), format!("unknown key `{}` in an included feed list; expected only [[feed]]", k.get_ref()));
+                ld.issue(
+                    fi,
+                    k.span(),
+                    format!(
+                        "unknown key `{}` in an included feed list; expected only [[feed]]",
+                        k.get_ref()
+                    ),
+                );
             }
         }
     }
@@ -564,7 +646,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         storage_path
     } else if let Some(dir) = std::env::var_os("STATE_DIRECTORY").filter(|d| !d.is_empty()) {
         // systemd may pass several colon-separated directories; the first is ours.
-        let first = dir.to_string_lossy().split(':').next().unwrap_or_default().to_string();
+        let first = dir
+            .to_string_lossy()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         PathBuf::from(first).join(storage_path)
     } else {
         storage_path
@@ -574,7 +661,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     // [http]
     let user_agent = match &http.user_agent {
         Some(u) if u.get_ref().trim().is_empty() || u.get_ref().contains(['\r', '\n']) => {
-            ld.issue(main, u.span(), "`http.user_agent` must be one non-empty line");
+            ld.issue(
+                main,
+                u.span(),
+                "`http.user_agent` must be one non-empty line",
+            );
             default_user_agent()
         }
         Some(u) => u.get_ref().clone(),
@@ -582,7 +673,14 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     };
     let timeout = ld.duration(main, &http.timeout, Duration::from_secs(30));
     let connect_timeout = ld.duration(main, &http.connect_timeout, Duration::from_secs(10));
-    for (d, v, name) in [(timeout, &http.timeout, "http.timeout"), (connect_timeout, &http.connect_timeout, "http.connect_timeout")] {
+    for (d, v, name) in [
+        (timeout, &http.timeout, "http.timeout"),
+        (
+            connect_timeout,
+            &http.connect_timeout,
+            "http.connect_timeout",
+        ),
+    ] {
         if let Some(v) = v
             && d.is_zero()
         {
@@ -620,13 +718,25 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let backfill = ld.duration(main, &poll.backfill, Duration::from_secs(2 * 86_400));
     if min_interval > max_interval {
         let span = poll.min_interval.as_ref().map_or(0..0, Spanned::span);
-        ld.issue(main, span, "`poll.min_interval` is longer than `poll.max_interval`");
+        ld.issue(
+            main,
+            span,
+            "`poll.min_interval` is longer than `poll.max_interval`",
+        );
     }
     if min_interval.is_zero() {
         let span = poll.min_interval.as_ref().map_or(0..0, Spanned::span);
         ld.issue(main, span, "`poll.min_interval` must be more than 0");
     }
-    let poll_cfg = PollConfig { interval: interval.clamp(min_interval.min(max_interval), max_interval.max(min_interval)), min_interval, max_interval, backfill };
+    let poll_cfg = PollConfig {
+        interval: interval.clamp(
+            min_interval.min(max_interval),
+            max_interval.max(min_interval),
+        ),
+        min_interval,
+        max_interval,
+        backfill,
+    };
 
     // [[feed]]
     let mut feeds = Vec::new();
@@ -653,13 +763,23 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
                 v.get_ref()
             ));
         }
-        let name = f.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| {
-            url::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| url.clone())
-        });
+        let name = f
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| {
+                url::Url::parse(&url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_else(|| url.clone())
+            });
         feeds.push(FeedConfig {
             url,
             name,
-            interval: iv.clamp(poll_cfg.min_interval.min(poll_cfg.max_interval), poll_cfg.max_interval.max(poll_cfg.min_interval)),
+            interval: iv.clamp(
+                poll_cfg.min_interval.min(poll_cfg.max_interval),
+                poll_cfg.max_interval.max(poll_cfg.min_interval),
+            ),
             tags: f.tags.clone(),
             enabled: f.enabled.unwrap_or(true),
         });
@@ -672,19 +792,32 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     for rf in &rule_files {
         let Some(fi) = ld.read(rf) else { continue };
         let text = ld.files[fi].1.clone();
-        let Some(t) = ld.parse(fi, &text) else { continue };
-        let Some(pack) = ld.de::<RawPack>(fi, Spanned::new(0..0, DeValue::Table(t))) else { continue };
+        let Some(t) = ld.parse(fi, &text) else {
+            continue;
+        };
+        let Some(pack) = ld.de::<RawPack>(fi, Spanned::new(0..0, DeValue::Table(t))) else {
+            continue;
+        };
         for (name, entries) in pack.terms {
             let span = entries.span();
             lists.push(TermListDef {
                 name,
-                pos: SourcePos { file: fi, offset: span.start },
+                pos: SourcePos {
+                    file: fi,
+                    offset: span.start,
+                },
                 entries: entries
                     .into_inner()
                     .into_iter()
                     .map(|e| {
                         let off = string_content_offset(&ld.files[fi].1, e.span());
-                        (e.into_inner(), SourcePos { file: fi, offset: off })
+                        (
+                            e.into_inner(),
+                            SourcePos {
+                                file: fi,
+                                offset: off,
+                            },
+                        )
                     })
                     .collect(),
             });
@@ -695,7 +828,14 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
                 Some(s) => match Severity::parse(s.get_ref()) {
                     Some(v) => v,
                     None => {
-                        ld.issue(fi, s.span(), format!("unknown severity {:?}; expected low, medium, high or critical", s.get_ref()));
+                        ld.issue(
+                            fi,
+                            s.span(),
+                            format!(
+                                "unknown severity {:?}; expected low, medium, high or critical",
+                                s.get_ref()
+                            ),
+                        );
                         Severity::Medium
                     }
                 },
@@ -703,16 +843,24 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             let qoff = string_content_offset(&ld.files[fi].1, w.query.span());
             watch_defs.push(WatchDef {
                 name: w.name.get_ref().clone(),
-                name_pos: SourcePos { file: fi, offset: w.name.span().start },
+                name_pos: SourcePos {
+                    file: fi,
+                    offset: w.name.span().start,
+                },
                 severity,
                 description: w.description.clone(),
                 query: w.query.into_inner(),
-                query_pos: SourcePos { file: fi, offset: qoff },
+                query_pos: SourcePos {
+                    file: fi,
+                    offset: qoff,
+                },
             });
         }
     }
     if rule_files.is_empty() && ld.issues.is_empty() {
-        ld.warnings.push("no rule pack is loaded: no watch can fire (set `rules = [\"rules/*.toml\"]`)".into());
+        ld.warnings.push(
+            "no rule pack is loaded: no watch can fire (set `rules = [\"rules/*.toml\"]`)".into(),
+        );
     }
     let ruleset = match rules::compile(lists, watch_defs) {
         Ok(rs) => rs,
@@ -733,7 +881,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         if name.is_empty() {
             ld.issue(main, s.name.span(), "sink `name` is empty");
         } else if !sink_names.insert(name.clone()) {
-            ld.issue(main, s.name.span(), format!("sink name {name:?} is used twice"));
+            ld.issue(
+                main,
+                s.name.span(),
+                format!("sink name {name:?} is used twice"),
+            );
         }
         let Some(kind) = SinkKind::parse(s.kind.get_ref()) else {
             ld.issue(main, s.kind.span(), format!("unknown sink kind {:?}; expected webhook, slack, discord, teams, telegram, ntfy or log", s.kind.get_ref()));
@@ -744,25 +896,45 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let token = ld.secret(main, &base, &s.token, &s.token_file, "token");
         let needs_url = !matches!(kind, SinkKind::Log | SinkKind::Telegram);
         if needs_url && url.is_none() && s.url.is_none() && s.url_file.is_none() {
-            ld.issue(main, s.kind.span(), format!("a `{}` sink needs `url` or `url_file`", kind.as_str()));
+            ld.issue(
+                main,
+                s.kind.span(),
+                format!("a `{}` sink needs `url` or `url_file`", kind.as_str()),
+            );
         }
         if let Some(u) = &url {
             match url::Url::parse(u.expose()) {
                 Ok(p) if p.scheme() == "http" || p.scheme() == "https" => {}
                 _ => {
-                    let span = s.url.as_ref().or(s.url_file.as_ref()).map_or(0..0, Spanned::span);
-                    ld.issue(main, span, format!("sink {name:?}: `url` is not an http(s) URL"));
+                    let span = s
+                        .url
+                        .as_ref()
+                        .or(s.url_file.as_ref())
+                        .map_or(0..0, Spanned::span);
+                    ld.issue(
+                        main,
+                        span,
+                        format!("sink {name:?}: `url` is not an http(s) URL"),
+                    );
                 }
             }
         }
         if kind == SinkKind::Telegram && (token.is_none() || s.chat_id.is_none()) {
-            ld.issue(main, s.kind.span(), "a `telegram` sink needs `token` (or `token_file`) and `chat_id`");
+            ld.issue(
+                main,
+                s.kind.span(),
+                "a `telegram` sink needs `token` (or `token_file`) and `chat_id`",
+            );
         }
         let watches = s.watches.as_ref().map(|ws| {
             ws.iter()
                 .map(|w| {
                     if !watch_names.contains(w.get_ref()) && ld.issues.is_empty() {
-                        ld.issue(main, w.span(), format!("sink {name:?} routes unknown watch {:?}", w.get_ref()));
+                        ld.issue(
+                            main,
+                            w.span(),
+                            format!("sink {name:?} routes unknown watch {:?}", w.get_ref()),
+                        );
                     }
                     w.get_ref().clone()
                 })
@@ -771,7 +943,14 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let min_severity = match &s.min_severity {
             None => Severity::Low,
             Some(v) => Severity::parse(v.get_ref()).unwrap_or_else(|| {
-                ld.issue(main, v.span(), format!("unknown severity {:?}; expected low, medium, high or critical", v.get_ref()));
+                ld.issue(
+                    main,
+                    v.span(),
+                    format!(
+                        "unknown severity {:?}; expected low, medium, high or critical",
+                        v.get_ref()
+                    ),
+                );
                 Severity::Low
             }),
         };
@@ -779,8 +958,14 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let retry_base = ld.duration(main, &s.retry_base, Duration::from_secs(10));
         let retry_max = ld.duration(main, &s.retry_max, Duration::from_secs(3600));
         let dtimeout = ld.duration(main, &s.timeout, Duration::from_secs(15));
-        let max_per_minute = s.max_per_minute.as_ref().map(|_| ld.positive(main, &s.max_per_minute, 60, 100_000, "`max_per_minute`") as u32);
-        let digest = s.digest.as_ref().map(|_| ld.duration(main, &s.digest, Duration::from_secs(900)));
+        let max_per_minute = s
+            .max_per_minute
+            .as_ref()
+            .map(|_| ld.positive(main, &s.max_per_minute, 60, 100_000, "`max_per_minute`") as u32);
+        let digest = s
+            .digest
+            .as_ref()
+            .map(|_| ld.duration(main, &s.digest, Duration::from_secs(900)));
         sinks.push(SinkConfig {
             name,
             kind,
@@ -805,8 +990,18 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     }
     Ok(Config {
         path: path.to_path_buf(),
-        storage: StorageConfig { path: storage_path, retention },
-        http: HttpConfig { user_agent, timeout, connect_timeout, max_body, concurrency, per_host },
+        storage: StorageConfig {
+            path: storage_path,
+            retention,
+        },
+        http: HttpConfig {
+            user_agent,
+            timeout,
+            connect_timeout,
+            max_body,
+            concurrency,
+            per_host,
+        },
         poll: poll_cfg,
         feeds,
         sinks,
@@ -849,5 +1044,8 @@ fn string_content_offset(text: &str, span: Range<usize>) -> usize {
 }
 
 fn default_user_agent() -> String {
-    format!("newswatch/{} (+https://github.com/newswatch/newswatch)", env!("CARGO_PKG_VERSION"))
+    format!(
+        "newswatch/{} (+https://github.com/newswatch/newswatch)",
+        env!("CARGO_PKG_VERSION")
+    )
 }

@@ -157,15 +157,21 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let mut total: u128 = 0;
     let mut rest = t;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!("bad duration {s:?}: expected a number, e.g. \"90s\", \"10m\", \"2d\""));
+            return Err(format!(
+                "bad duration {s:?}: expected a number, e.g. \"90s\", \"10m\", \"2d\""
+            ));
         }
         let n: u128 = rest[..digits]
             .parse()
             .map_err(|_| format!("bad duration {s:?}: number too large"))?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = rest[..unit_len].trim();
         rest = &rest[unit_len..];
         let ms: u128 = match unit {

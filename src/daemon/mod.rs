@@ -48,14 +48,31 @@ pub struct CycleReport {
 
 /// Polls every enabled feed once, concurrently within `http.concurrency`
 /// and `http.per_host`.
-pub async fn poll_all(cfg: &Arc<Config>, fetcher: &Fetcher, store: &store::Handle) -> Result<CycleReport, store::StoreError> {
+pub async fn poll_all(
+    cfg: &Arc<Config>,
+    fetcher: &Fetcher,
+    store: &store::Handle,
+) -> Result<CycleReport, store::StoreError> {
     let global = Arc::new(Semaphore::new(cfg.http.concurrency));
     let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let mut tasks = tokio::task::JoinSet::new();
     for feed in cfg.feeds.iter().filter(|f| f.enabled) {
-        let host = url::Url::parse(&feed.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
-        let per_host = Arc::clone(hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(cfg.http.per_host))));
-        let (cfg, fetcher, store, feed, global) = (Arc::clone(cfg), fetcher.clone(), store.clone(), feed.clone(), Arc::clone(&global));
+        let host = url::Url::parse(&feed.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let per_host = Arc::clone(
+            hosts
+                .entry(host)
+                .or_insert_with(|| Arc::new(Semaphore::new(cfg.http.per_host))),
+        );
+        let (cfg, fetcher, store, feed, global) = (
+            Arc::clone(cfg),
+            fetcher.clone(),
+            store.clone(),
+            feed.clone(),
+            Arc::clone(&global),
+        );
         tasks.spawn(async move {
             let _h = per_host.acquire_owned().await;
             let _g = global.acquire_owned().await;
@@ -96,19 +113,37 @@ pub async fn poll_all(cfg: &Arc<Config>, fetcher: &Fetcher, store: &store::Handl
 
 /// Delivers the due alerts of every sink this build can deliver to, until
 /// none is due or `bound` has passed. Returns how many were delivered.
-pub async fn deliver_pending(cfg: &Arc<Config>, store: &store::Handle, out: &mut dyn Write, bound: Duration) -> Result<usize, store::StoreError> {
+pub async fn deliver_pending(
+    cfg: &Arc<Config>,
+    store: &store::Handle,
+    out: &mut dyn Write,
+    bound: Duration,
+) -> Result<usize, store::StoreError> {
     let deadline = tokio::time::Instant::now() + bound;
-    let log_sinks: Vec<String> = cfg.sinks.iter().filter(|s| s.kind == SinkKind::Log).map(|s| s.name.clone()).collect();
-    let tags: HashMap<String, Vec<String>> = cfg.feeds.iter().map(|f| (f.url.clone(), f.tags.clone())).collect();
+    let log_sinks: Vec<String> = cfg
+        .sinks
+        .iter()
+        .filter(|s| s.kind == SinkKind::Log)
+        .map(|s| s.name.clone())
+        .collect();
+    let tags: HashMap<String, Vec<String>> = cfg
+        .feeds
+        .iter()
+        .map(|f| (f.url.clone(), f.tags.clone()))
+        .collect();
     let mut delivered = 0;
     while tokio::time::Instant::now() < deadline && !log_sinks.is_empty() {
         let sinks = log_sinks.clone();
-        let batch = store.call(move |s| s.due_alerts(&sinks, now(), 100)).await??;
+        let batch = store
+            .call(move |s| s.due_alerts(&sinks, now(), 100))
+            .await??;
         if batch.is_empty() {
             break;
         }
         for a in batch {
-            let Some(sink) = cfg.sinks.iter().find(|s| s.name == a.sink) else { continue };
+            let Some(sink) = cfg.sinks.iter().find(|s| s.name == a.sink) else {
+                continue;
+            };
             let feed_tags = tags.get(&a.article.feed_url).cloned().unwrap_or_default();
             let watches = alert::routed(&a, sink, &feed_tags);
             let text = alert::render_log(&a, &watches);
@@ -121,7 +156,9 @@ pub async fn deliver_pending(cfg: &Arc<Config>, store: &store::Handle, out: &mut
                 Err(e) => {
                     let msg = format!("cannot write to standard output: {e}");
                     let retry = now() + sink.retry_base.as_secs() as i64;
-                    store.call(move |s| s.mark_failed(&id, now(), &msg, Some(retry))).await??;
+                    store
+                        .call(move |s| s.mark_failed(&id, now(), &msg, Some(retry)))
+                        .await??;
                 }
             }
         }

@@ -42,23 +42,51 @@ pub async fn poll_feed(
     now: Timestamp,
 ) -> Result<PollResult, store::StoreError> {
     let (url, name) = (feed.url.clone(), feed.name.clone());
-    let row = store.call(move |s| s.ensure_feed(&url, &name, now)).await??;
+    let row = store
+        .call(move |s| s.ensure_feed(&url, &name, now))
+        .await??;
     let interval = feed.interval.as_secs() as i64;
     let fetched = fetcher.get(&feed.url, &row.validators).await;
     let (status, bytes, final_url, validators) = match fetched {
         Ok(FetchOutcome::NotModified { status }) => {
             let rec = PollRecord::NotModified { status };
-            store.call(move |s| s.record_poll(row.id, now, &rec, now + interval)).await??;
+            store
+                .call(move |s| s.record_poll(row.id, now, &rec, now + interval))
+                .await??;
             return Ok(PollResult::NotModified);
         }
-        Ok(FetchOutcome::Body { status, bytes, final_url, validators, .. }) => (status, bytes, final_url, validators),
-        Err(e) => return fail(store, &row, cfg, now, e.status(), PollError::from(e).to_string()).await,
+        Ok(FetchOutcome::Body {
+            status,
+            bytes,
+            final_url,
+            validators,
+            ..
+        }) => (status, bytes, final_url, validators),
+        Err(e) => {
+            return fail(
+                store,
+                &row,
+                cfg,
+                now,
+                e.status(),
+                PollError::from(e).to_string(),
+            )
+            .await;
+        }
     };
     let body_hash = hex_digest(&[&bytes]);
     if row.body_hash.as_deref() == Some(body_hash.as_str()) {
         // The server ignored our validators but sent the same bytes.
-        let rec = PollRecord::Fetched { status, validators, body_hash, title: None, items: row.items_seen as usize };
-        store.call(move |s| s.record_poll(row.id, now, &rec, now + interval)).await??;
+        let rec = PollRecord::Fetched {
+            status,
+            validators,
+            body_hash,
+            title: None,
+            items: row.items_seen as usize,
+        };
+        store
+            .call(move |s| s.record_poll(row.id, now, &rec, now + interval))
+            .await??;
         return Ok(PollResult::NotModified);
     }
     let first_poll = row.first_success_at.is_none();
@@ -67,21 +95,49 @@ pub async fn poll_feed(
     let parsed = tokio::task::spawn_blocking(move || {
         let parsed = parse_feed(&bytes, Some(&final_url))?;
         let cutoff = now - cfg2.poll.backfill.as_secs() as i64;
-        let items = match_articles(&cfg2, parsed.articles, &tags, |published| first_poll && published.is_some_and(|p| p < cutoff));
+        let items = match_articles(&cfg2, parsed.articles, &tags, |published| {
+            first_poll && published.is_some_and(|p| p < cutoff)
+        });
         Ok::<_, ParseError>((parsed.title, items))
     })
     .await;
     let (title, items) = match parsed {
         Ok(Ok(v)) => v,
-        Ok(Err(e)) => return fail(store, &row, cfg, now, Some(status), PollError::from(e).to_string()).await,
-        Err(join) => return fail(store, &row, cfg, now, Some(status), format!("internal error while parsing: {join}")).await,
+        Ok(Err(e)) => {
+            return fail(
+                store,
+                &row,
+                cfg,
+                now,
+                Some(status),
+                PollError::from(e).to_string(),
+            )
+            .await;
+        }
+        Err(join) => {
+            return fail(
+                store,
+                &row,
+                cfg,
+                now,
+                Some(status),
+                format!("internal error while parsing: {join}"),
+            )
+            .await;
+        }
     };
     let feed_url = feed.url.clone();
     let n = items.len();
     let report = store
         .call(move |s| {
             let rep = s.ingest(row.id, &feed_url, &items, now)?;
-            let rec = PollRecord::Fetched { status, validators, body_hash, title, items: n };
+            let rec = PollRecord::Fetched {
+                status,
+                validators,
+                body_hash,
+                title,
+                items: n,
+            };
             s.record_poll(row.id, now, &rec, now + interval)?;
             Ok::<_, store::StoreError>(rep)
         })
@@ -105,11 +161,20 @@ pub fn match_articles(
             let sinks: Vec<String> = cfg
                 .sinks
                 .iter()
-                .filter(|s| matches.iter().any(|m| s.routes(&m.watch, m.severity, feed_tags)))
+                .filter(|s| {
+                    matches
+                        .iter()
+                        .any(|m| s.routes(&m.watch, m.severity, feed_tags))
+                })
                 .map(|s| s.name.clone())
                 .collect();
             let suppressed = !matches.is_empty() && suppress(article.published);
-            MatchedArticle { article, matches, sinks, suppressed }
+            MatchedArticle {
+                article,
+                matches,
+                sinks,
+                suppressed,
+            }
         })
         .collect()
 }
@@ -125,9 +190,16 @@ async fn fail(
     // Exponential backoff on the error streak, within the poll bounds.
     let streak = row.error_streak.clamp(0, 16) as u32;
     let base = cfg.poll.min_interval.max(Duration::from_secs(60));
-    let delay = base.saturating_mul(1 << streak.min(10)).min(cfg.poll.max_interval);
-    let rec = PollRecord::Failed { status, error: error.clone() };
+    let delay = base
+        .saturating_mul(1 << streak.min(10))
+        .min(cfg.poll.max_interval);
+    let rec = PollRecord::Failed {
+        status,
+        error: error.clone(),
+    };
     let id = row.id;
-    store.call(move |s| s.record_poll(id, now, &rec, now + delay.as_secs() as i64)).await??;
+    store
+        .call(move |s| s.record_poll(id, now, &rec, now + delay.as_secs() as i64))
+        .await??;
     Ok(PollResult::Failed(error))
 }

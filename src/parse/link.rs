@@ -12,8 +12,23 @@ fn is_tracking(name: &str) -> bool {
         || n.starts_with("pk_")
         || matches!(
             n.as_str(),
-            "fbclid" | "gclid" | "dclid" | "msclkid" | "yclid" | "igshid" | "ocid" | "cmpid" | "xtor"
-                | "_ga" | "_gl" | "mkt_tok" | "smid" | "sr_share" | "ito" | "rss" | "ref_src"
+            "fbclid"
+                | "gclid"
+                | "dclid"
+                | "msclkid"
+                | "yclid"
+                | "igshid"
+                | "ocid"
+                | "cmpid"
+                | "xtor"
+                | "_ga"
+                | "_gl"
+                | "mkt_tok"
+                | "smid"
+                | "sr_share"
+                | "ito"
+                | "rss"
+                | "ref_src"
         )
 }
 
@@ -26,7 +41,9 @@ pub fn canonical(href: &str, base: Option<&str>) -> Option<String> {
     }
     let mut u = match url::Url::parse(href) {
         Ok(u) => u,
-        Err(url::ParseError::RelativeUrlWithoutBase) => url::Url::parse(base?).ok()?.join(href).ok()?,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            url::Url::parse(base?).ok()?.join(href).ok()?
+        }
         Err(_) => return None,
     };
     if u.scheme() != "http" && u.scheme() != "https" {
@@ -58,8 +75,14 @@ mod tests {
             canonical("https://EX.org/a/b?utm_source=rss&id=7&fbclid=z#frag", None).as_deref(),
             Some("https://ex.org/a/b?id=7")
         );
-        assert_eq!(canonical("https://ex.org/x?utm_medium=a", None).as_deref(), Some("https://ex.org/x"));
-        assert_eq!(canonical("/p/1", Some("https://ex.org/feed")).as_deref(), Some("https://ex.org/p/1"));
+        assert_eq!(
+            canonical("https://ex.org/x?utm_medium=a", None).as_deref(),
+            Some("https://ex.org/x")
+        );
+        assert_eq!(
+            canonical("/p/1", Some("https://ex.org/feed")).as_deref(),
+            Some("https://ex.org/p/1")
+        );
         assert_eq!(canonical("mailto:a@b", None), None);
         assert_eq!(canonical("/p/1", None), None);
     }

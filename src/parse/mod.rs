@@ -46,7 +46,24 @@ pub fn parse_feed(bytes: &[u8], base_url: Option<&str>) -> Result<ParsedFeed, Pa
     Ok(convert(feed, base_url))
 }
 
+thread_local! {
+    static IN_PARSER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs a panic hook that stays quiet about panics inside the feed
+/// parser (they are caught and reported as that feed's [`ParseError`]) and
+/// reports every other panic as the default hook does.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !IN_PARSER.with(std::cell::Cell::get) {
+            default(info);
+        }
+    }));
+}
+
 fn run_parser(doc: &[u8], base_url: Option<&str>) -> Result<feed_rs::model::Feed, ParseError> {
+    IN_PARSER.with(|f| f.set(true));
     let result = catch_unwind(AssertUnwindSafe(|| {
         feed_rs::parser::Builder::new()
             .base_uri(base_url)
@@ -55,6 +72,7 @@ fn run_parser(doc: &[u8], base_url: Option<&str>) -> Result<feed_rs::model::Feed
             .build()
             .parse(doc)
     }));
+    IN_PARSER.with(|f| f.set(false));
     match result {
         Ok(Ok(f)) => Ok(f),
         Ok(Err(e)) => Err(ParseError::Invalid(e.to_string())),
@@ -78,9 +96,15 @@ fn prepare(bytes: &[u8]) -> Vec<u8> {
         rewrite_xml_encoding(&mut s);
         s.into_bytes()
     } else {
-        bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes).to_vec()
+        bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(bytes)
+            .to_vec()
     };
-    let first = utf8.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(utf8.len());
+    let first = utf8
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(utf8.len());
     let body = &utf8[first..];
     if body.first().is_some_and(|&b| b == b'<' || b == b'{') {
         return body.to_vec();
@@ -118,16 +142,28 @@ fn decode_wide(b: &[u8]) -> Option<String> {
             let mut s = String::with_capacity(body.len() / 4);
             for ch in body.chunks_exact(4) {
                 let arr = [ch[0], ch[1], ch[2], ch[3]];
-                let v = if enc == "utf-32be" { u32::from_be_bytes(arr) } else { u32::from_le_bytes(arr) };
+                let v = if enc == "utf-32be" {
+                    u32::from_be_bytes(arr)
+                } else {
+                    u32::from_le_bytes(arr)
+                };
                 s.push(char::from_u32(v).unwrap_or('\u{FFFD}'));
             }
             Some(s)
         }
         _ => {
             let units = body.chunks_exact(2).map(|c| {
-                if enc == "utf-16be" { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_le_bytes([c[0], c[1]]) }
+                if enc == "utf-16be" {
+                    u16::from_be_bytes([c[0], c[1]])
+                } else {
+                    u16::from_le_bytes([c[0], c[1]])
+                }
             });
-            Some(char::decode_utf16(units).map(|r| r.unwrap_or('\u{FFFD}')).collect())
+            Some(
+                char::decode_utf16(units)
+                    .map(|r| r.unwrap_or('\u{FFFD}'))
+                    .collect(),
+            )
         }
     }
 }
@@ -143,9 +179,13 @@ fn rewrite_xml_encoding(s: &mut String) {
     let decl = &lead[..end];
     if let Some(p) = decl.find("encoding") {
         let after = &decl[p + 8..];
-        let Some(q) = after.find(['"', '\'']) else { return };
+        let Some(q) = after.find(['"', '\'']) else {
+            return;
+        };
         let quote = after.as_bytes()[q] as char;
-        let Some(close) = after[q + 1..].find(quote) else { return };
+        let Some(close) = after[q + 1..].find(quote) else {
+            return;
+        };
         let start = offset + p + 8 + q + 1;
         s.replace_range(start..start + close, "UTF-8");
     }
@@ -181,13 +221,27 @@ fn fix_rss_version(doc: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn convert(feed: feed_rs::model::Feed, base_url: Option<&str>) -> ParsedFeed {
-    let feed_lang = feed.language.clone().filter(|l| !l.trim().is_empty()).map(|l| l.trim().to_lowercase());
+    let feed_lang = feed
+        .language
+        .clone()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.trim().to_lowercase());
     let mut seen = HashSet::new();
     let mut articles = Vec::with_capacity(feed.entries.len());
     for e in feed.entries {
-        let title = e.title.map(|t| html_to_text(&t.content)).unwrap_or_default();
-        let summary = e.summary.map(|t| html_to_text(&t.content)).unwrap_or_default();
-        let content = e.content.and_then(|c| c.body).map(|b| html_to_text(&b)).unwrap_or_default();
+        let title = e
+            .title
+            .map(|t| html_to_text(&t.content))
+            .unwrap_or_default();
+        let summary = e
+            .summary
+            .map(|t| html_to_text(&t.content))
+            .unwrap_or_default();
+        let content = e
+            .content
+            .and_then(|c| c.body)
+            .map(|b| html_to_text(&b))
+            .unwrap_or_default();
         let href = e
             .links
             .iter()
@@ -202,12 +256,25 @@ fn convert(feed: feed_rs::model::Feed, base_url: Option<&str>) -> ParsedFeed {
         } else if let Some(u) = &url {
             format!("link:{u}")
         } else {
-            format!("hash:{}", hex_digest(&[title.as_bytes(), b"\n", summary.as_bytes(), b"\n", content.as_bytes()]))
+            format!(
+                "hash:{}",
+                hex_digest(&[
+                    title.as_bytes(),
+                    b"\n",
+                    summary.as_bytes(),
+                    b"\n",
+                    content.as_bytes()
+                ])
+            )
         };
         if !seen.insert(key.clone()) {
             // A guid repeated inside one document: tell the items apart by
             // their link and title.
-            let d = hex_digest(&[url.as_deref().unwrap_or("").as_bytes(), b"\n", title.as_bytes()]);
+            let d = hex_digest(&[
+                url.as_deref().unwrap_or("").as_bytes(),
+                b"\n",
+                title.as_bytes(),
+            ]);
             key = format!("{key}#{}", &d[..16]);
             if !seen.insert(key.clone()) {
                 continue;
@@ -217,12 +284,28 @@ fn convert(feed: feed_rs::model::Feed, base_url: Option<&str>) -> ParsedFeed {
             continue;
         }
         let lang = feed_lang.clone().or_else(|| guess_lang(&title, &summary));
-        let categories = e.categories.into_iter().map(|c| c.label.unwrap_or(c.term)).collect();
-        articles.push(Article { key, title, url, published, summary, content, lang, categories });
+        let categories = e
+            .categories
+            .into_iter()
+            .map(|c| c.label.unwrap_or(c.term))
+            .collect();
+        articles.push(Article {
+            key,
+            title,
+            url,
+            published,
+            summary,
+            content,
+            lang,
+            categories,
+        });
     }
     let _ = base_url;
     ParsedFeed {
-        title: feed.title.map(|t| html_to_text(&t.content)).filter(|t| !t.is_empty()),
+        title: feed
+            .title
+            .map(|t| html_to_text(&t.content))
+            .filter(|t| !t.is_empty()),
         lang: feed_lang,
         articles,
     }
@@ -230,7 +313,11 @@ fn convert(feed: feed_rs::model::Feed, base_url: Option<&str>) -> ParsedFeed {
 
 /// A guess from the script alone: Arabic text is "ar"; otherwise unknown.
 fn guess_lang(title: &str, summary: &str) -> Option<String> {
-    let sample = title.chars().chain(summary.chars()).filter(|c| c.is_alphabetic()).take(200);
+    let sample = title
+        .chars()
+        .chain(summary.chars())
+        .filter(|c| c.is_alphabetic())
+        .take(200);
     let (mut ar, mut all) = (0, 0);
     for c in sample {
         all += 1;
@@ -285,7 +372,10 @@ mod tests {
     #[test]
     fn broken_input_is_an_error_not_a_panic() {
         assert_eq!(parse_feed(b"   ", None).err(), Some(ParseError::Empty));
-        assert!(matches!(parse_feed(b"<html><body>nope</body></html>", None), Err(ParseError::Invalid(_))));
+        assert!(matches!(
+            parse_feed(b"<html><body>nope</body></html>", None),
+            Err(ParseError::Invalid(_))
+        ));
         assert!(parse_feed(&[0xFE, 0xFF, 0xD8, 0x00], None).is_err());
     }
 }

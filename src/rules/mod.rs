@@ -131,7 +131,13 @@ struct Hit {
 impl RuleSet {
     /// A rule set with no watches.
     pub fn empty() -> RuleSet {
-        RuleSet { terms: Vec::new(), watches: Vec::new(), automaton: None, pattern_terms: Vec::new(), lists: 0 }
+        RuleSet {
+            terms: Vec::new(),
+            watches: Vec::new(),
+            automaton: None,
+            pattern_terms: Vec::new(),
+            lists: 0,
+        }
     }
 
     /// The watches, in pack order.
@@ -156,7 +162,9 @@ impl RuleSet {
 
     /// Evaluates plain-text fields.
     pub fn evaluate(&self, title: &str, summary: &str, content: &str) -> Vec<WatchMatch> {
-        let Some(ac) = &self.automaton else { return Vec::new() };
+        let Some(ac) = &self.automaton else {
+            return Vec::new();
+        };
         if self.watches.is_empty() {
             return Vec::new();
         }
@@ -178,13 +186,18 @@ impl RuleSet {
                 let last_word = n.word_at(e.saturating_sub(1)) as u32;
                 for &t in &self.pattern_terms[m.pattern().as_usize()] {
                     let term = &self.terms[t];
-                    if !at_start && !(term.arabic && is_proclitic(&n.text[w.start as usize..s])) {
+                    let clitic_ok = term.arabic && is_proclitic(&n.text[w.start as usize..s]);
+                    if !(at_start || clitic_ok) {
                         continue;
                     }
                     if !whole && !term.prefix {
                         continue;
                     }
-                    term_hits[t].push(Hit { field: 1 << fi, word: word as u32, last_word });
+                    term_hits[t].push(Hit {
+                        field: 1 << fi,
+                        word: word as u32,
+                        last_word,
+                    });
                     any = true;
                 }
             }
@@ -209,12 +222,21 @@ impl RuleSet {
                     Field::Content => 1.0,
                 };
                 score += weight * f64::from(count.min(5));
-                terms.push(TermHit { term: self.terms[t].display.clone(), field, count });
+                terms.push(TermHit {
+                    term: self.terms[t].display.clone(),
+                    field,
+                    count,
+                });
                 for h in term_hits[t].iter().filter(|h| h.field == fbit) {
                     marks.push((fbit, h.word, h.last_word));
                 }
             }
-            terms.sort_by(|a, b| a.field.cmp(&b.field).then(b.count.cmp(&a.count)).then(a.term.cmp(&b.term)));
+            terms.sort_by(|a, b| {
+                a.field
+                    .cmp(&b.field)
+                    .then(b.count.cmp(&a.count))
+                    .then(a.term.cmp(&b.term))
+            });
             let snippet = snippet(&originals, &normed, &marks);
             out.push(WatchMatch {
                 watch: w.name.clone(),
@@ -224,7 +246,11 @@ impl RuleSet {
                 snippet,
             });
         }
-        out.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.score.total_cmp(&a.score)));
+        out.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.score.total_cmp(&a.score))
+        });
         out
     }
 }
@@ -236,7 +262,10 @@ fn is_proclitic(p: &str) -> bool {
     if p.is_empty() {
         return true;
     }
-    let rest = p.strip_prefix('و').or_else(|| p.strip_prefix('ف')).unwrap_or(p);
+    let rest = p
+        .strip_prefix('و')
+        .or_else(|| p.strip_prefix('ف'))
+        .unwrap_or(p);
     matches!(rest, "" | "ب" | "ك" | "ل" | "ال" | "بال" | "كال" | "لل")
 }
 
@@ -257,7 +286,9 @@ fn count_into(ids: &[TermId], mask: u8, hits: &[Vec<Hit>], used: &mut Used<'_>) 
 fn eval(e: &Expr, mask: u8, hits: &[Vec<Hit>], used: &mut Used<'_>) -> bool {
     match e {
         Expr::Terms(ids) => {
-            let ok = ids.iter().any(|&t| hits[t].iter().any(|h| h.field & mask != 0));
+            let ok = ids
+                .iter()
+                .any(|&t| hits[t].iter().any(|h| h.field & mask != 0));
             if ok {
                 count_into(ids, mask, hits, used);
             }
@@ -402,7 +433,10 @@ impl Compiler {
     /// has no letters or digits or misuses `*`.
     fn term(&mut self, written: &str, pos: SourcePos, len: usize) -> Option<TermId> {
         let raw = written.trim();
-        let unquoted = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(raw);
+        let unquoted = raw
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .unwrap_or(raw);
         let (body, prefix) = match unquoted.strip_suffix('*') {
             Some(b) => (b, true),
             None => (unquoted, false),
@@ -439,12 +473,18 @@ impl Compiler {
             Some(&p) => p,
             None => {
                 self.patterns.push(norm.clone());
-                self.pattern_index.insert(norm.clone(), self.patterns.len() - 1);
+                self.pattern_index
+                    .insert(norm.clone(), self.patterns.len() - 1);
                 self.patterns.len() - 1
             }
         };
         let arabic = norm.chars().next().is_some_and(is_arabic);
-        self.terms.push(Term { display: raw.to_string(), pattern, prefix, arabic });
+        self.terms.push(Term {
+            display: raw.to_string(),
+            pattern,
+            prefix,
+            arabic,
+        });
         let id = self.terms.len() - 1;
         self.term_index.insert((norm, prefix), id);
         Some(id)
@@ -464,11 +504,19 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
     let n_lists = lists.len();
     for l in &lists {
         if list_terms.contains_key(&l.name) {
-            c.errors.push(RuleError { pos: l.pos, len: l.name.len(), message: format!("term list {:?} is defined twice", l.name) });
+            c.errors.push(RuleError {
+                pos: l.pos,
+                len: l.name.len(),
+                message: format!("term list {:?} is defined twice", l.name),
+            });
             continue;
         }
         if l.entries.is_empty() {
-            c.errors.push(RuleError { pos: l.pos, len: l.name.len(), message: format!("term list {:?} is empty", l.name) });
+            c.errors.push(RuleError {
+                pos: l.pos,
+                len: l.name.len(),
+                message: format!("term list {:?} is empty", l.name),
+            });
         }
         let mut ids = Vec::new();
         for (e, pos) in &l.entries {
@@ -482,15 +530,26 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
     let mut names: HashMap<String, ()> = HashMap::new();
     for w in watches {
         if w.name.trim().is_empty() {
-            c.errors.push(RuleError { pos: w.name_pos, len: 2, message: "watch `name` is empty".into() });
+            c.errors.push(RuleError {
+                pos: w.name_pos,
+                len: 2,
+                message: "watch `name` is empty".into(),
+            });
         } else if names.insert(w.name.clone(), ()).is_some() {
-            c.errors.push(RuleError { pos: w.name_pos, len: w.name.len() + 2, message: format!("watch {:?} is defined twice", w.name) });
+            c.errors.push(RuleError {
+                pos: w.name_pos,
+                len: w.name.len() + 2,
+                message: format!("watch {:?} is defined twice", w.name),
+            });
         }
         let ast = match query::parse(&w.query) {
             Ok(a) => a,
             Err(e) => {
                 c.errors.push(RuleError {
-                    pos: SourcePos { file: w.query_pos.file, offset: w.query_pos.offset + e.offset },
+                    pos: SourcePos {
+                        file: w.query_pos.file,
+                        offset: w.query_pos.offset + e.offset,
+                    },
                     len: e.len.max(1),
                     message: format!("in watch {:?}: {}", w.name, e.message),
                 });
@@ -506,7 +565,13 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
                 });
                 continue;
             }
-            compiled.push(Watch { name: w.name, severity: w.severity, description: w.description, query: w.query, expr });
+            compiled.push(Watch {
+                name: w.name,
+                severity: w.severity,
+                description: w.description,
+                query: w.query,
+                expr,
+            });
         }
     }
     if !c.errors.is_empty() {
@@ -519,7 +584,10 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
     let automaton = if c.patterns.is_empty() {
         None
     } else {
-        match AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(&c.patterns) {
+        match AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&c.patterns)
+        {
             Ok(a) => Some(a),
             Err(e) => {
                 return Err(vec![RuleError {
@@ -530,7 +598,13 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
             }
         }
     };
-    Ok(RuleSet { terms: c.terms, watches: compiled, automaton, pattern_terms, lists: n_lists })
+    Ok(RuleSet {
+        terms: c.terms,
+        watches: compiled,
+        automaton,
+        pattern_terms,
+        lists: n_lists,
+    })
 }
 
 fn is_purely_negative(e: &Expr) -> bool {
@@ -543,8 +617,16 @@ fn is_purely_negative(e: &Expr) -> bool {
     }
 }
 
-fn lower(a: &Ast, w: &WatchDef, c: &mut Compiler, lists: &HashMap<String, Vec<TermId>>) -> Option<Expr> {
-    let at = |off: usize| SourcePos { file: w.query_pos.file, offset: w.query_pos.offset + off };
+fn lower(
+    a: &Ast,
+    w: &WatchDef,
+    c: &mut Compiler,
+    lists: &HashMap<String, Vec<TermId>>,
+) -> Option<Expr> {
+    let at = |off: usize| SourcePos {
+        file: w.query_pos.file,
+        offset: w.query_pos.offset + off,
+    };
     match a {
         Ast::Term(s, off) => c.term(s, at(*off), s.len()).map(|id| Expr::Terms(vec![id])),
         Ast::List(name, off) => match lists.get(name) {
@@ -552,7 +634,9 @@ fn lower(a: &Ast, w: &WatchDef, c: &mut Compiler, lists: &HashMap<String, Vec<Te
             None => {
                 let mut known: Vec<&str> = lists.keys().map(String::as_str).collect();
                 known.sort_unstable();
-                let hint = closest(name, &known).map(|k| format!("; did you mean @{k}?")).unwrap_or_default();
+                let hint = closest(name, &known)
+                    .map(|k| format!("; did you mean @{k}?"))
+                    .unwrap_or_default();
                 c.errors.push(RuleError {
                     pos: at(*off),
                     len: name.len() + 1,
@@ -570,7 +654,9 @@ fn lower(a: &Ast, w: &WatchDef, c: &mut Compiler, lists: &HashMap<String, Vec<Te
             v.into_iter().collect::<Option<Vec<_>>>().map(Expr::Or)
         }
         Ast::Not(inner) => lower(inner, w, c, lists).map(|e| Expr::Not(Box::new(e))),
-        Ast::Field(f, inner) => lower(inner, w, c, lists).map(|e| Expr::Field(field_bit(*f), Box::new(e))),
+        Ast::Field(f, inner) => {
+            lower(inner, w, c, lists).map(|e| Expr::Field(field_bit(*f), Box::new(e)))
+        }
         Ast::Near(l, r, n, off) => {
             let le = lower(l, w, c, lists)?;
             let re = lower(r, w, c, lists)?;
@@ -638,7 +724,11 @@ mod tests {
         compile(
             lists
                 .iter()
-                .map(|(n, es)| TermListDef { name: n.to_string(), pos: p, entries: es.iter().map(|e| (e.to_string(), p)).collect() })
+                .map(|(n, es)| TermListDef {
+                    name: n.to_string(),
+                    pos: p,
+                    entries: es.iter().map(|e| (e.to_string(), p)).collect(),
+                })
                 .collect(),
             watches
                 .iter()
@@ -655,7 +745,10 @@ mod tests {
     }
 
     fn fires(rs: &RuleSet, title: &str, body: &str) -> Vec<String> {
-        rs.evaluate(title, body, "").into_iter().map(|m| m.watch).collect()
+        rs.evaluate(title, body, "")
+            .into_iter()
+            .map(|m| m.watch)
+            .collect()
     }
 
     #[test]
@@ -670,7 +763,10 @@ mod tests {
     #[test]
     fn phrases_prefixes_lists_and_not() {
         let rs = set(
-            &[("groups", &["\"islamic state\"", "état islamique", "داعش"]), ("ct", &["counterterror*", "\"counter terror*\""])],
+            &[
+                ("groups", &["\"islamic state\"", "état islamique", "داعش"]),
+                ("ct", &["counterterror*", "\"counter terror*\""]),
+            ],
             &[("w", "(@groups OR @ct) NOT goddess")],
         )
         .unwrap();
@@ -694,9 +790,23 @@ mod tests {
 
     #[test]
     fn near_and_fields() {
-        let rs = set(&[("m", &["meeting", "ministerial"])], &[("w", "coalition NEAR/3 @m"), ("t", "title:(isis) AND meeting")]).unwrap();
+        let rs = set(
+            &[("m", &["meeting", "ministerial"])],
+            &[
+                ("w", "coalition NEAR/3 @m"),
+                ("t", "title:(isis) AND meeting"),
+            ],
+        )
+        .unwrap();
         assert_eq!(fires(&rs, "Coalition holds a ministerial", ""), ["w"]);
-        assert!(fires(&rs, "Coalition of the willing says a lot of things before the meeting", "").is_empty());
+        assert!(
+            fires(
+                &rs,
+                "Coalition of the willing says a lot of things before the meeting",
+                ""
+            )
+            .is_empty()
+        );
         assert!(fires(&rs, "Coalition news", "meeting").is_empty());
         assert_eq!(fires(&rs, "ISIS", "meeting"), ["t"]);
         assert!(fires(&rs, "meeting", "ISIS").is_empty());
@@ -705,18 +815,37 @@ mod tests {
     #[test]
     fn match_reports_terms_and_snippet() {
         let rs = set(&[], &[("w", "coalition AND isis")]).unwrap();
-        let m = rs.evaluate("Coalition meets", "Ministers of the coalition against ISIS met in Rome.", "");
+        let m = rs.evaluate(
+            "Coalition meets",
+            "Ministers of the coalition against ISIS met in Rome.",
+            "",
+        );
         assert_eq!(m.len(), 1);
-        assert!(m[0].snippet.contains("«coalition» against «ISIS»"), "{}", m[0].snippet);
-        assert!(m[0].terms.iter().any(|t| t.term == "isis" && t.field == Field::Summary));
+        assert!(
+            m[0].snippet.contains("«coalition» against «ISIS»"),
+            "{}",
+            m[0].snippet
+        );
+        assert!(
+            m[0].terms
+                .iter()
+                .any(|t| t.term == "isis" && t.field == Field::Summary)
+        );
         assert!(m[0].score > 0.0);
     }
 
     #[test]
     fn errors_are_all_reported() {
-        let errs = set(&[("a", &["ok", "*bad"])], &[("w", "@missing OR x"), ("v", "(a")]).unwrap_err();
+        let errs = set(
+            &[("a", &["ok", "*bad"])],
+            &[("w", "@missing OR x"), ("v", "(a")],
+        )
+        .unwrap_err();
         assert_eq!(errs.len(), 3, "{errs:?}");
-        assert!(errs.iter().any(|e| e.message.contains("unknown list @missing")));
+        assert!(
+            errs.iter()
+                .any(|e| e.message.contains("unknown list @missing"))
+        );
         let errs = set(&[], &[("w", "NOT isis")]).unwrap_err();
         assert!(errs[0].message.contains("no positive term"));
     }

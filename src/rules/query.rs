@@ -75,11 +75,19 @@ fn lex(q: &str) -> Result<Vec<Token>, SyntaxError> {
         }
         match c {
             b'(' => {
-                out.push(Token { tok: Tok::LParen, offset: i, len: 1 });
+                out.push(Token {
+                    tok: Tok::LParen,
+                    offset: i,
+                    len: 1,
+                });
                 i += 1;
             }
             b')' => {
-                out.push(Token { tok: Tok::RParen, offset: i, len: 1 });
+                out.push(Token {
+                    tok: Tok::RParen,
+                    offset: i,
+                    len: 1,
+                });
                 i += 1;
             }
             b'"' => {
@@ -89,12 +97,19 @@ fn lex(q: &str) -> Result<Vec<Token>, SyntaxError> {
                     message: "unterminated phrase: a closing \" is missing".into(),
                 })?;
                 let inner = &q[i + 1..i + 1 + end];
-                out.push(Token { tok: Tok::Term(format!("\"{inner}\"")), offset: i, len: end + 2 });
+                out.push(Token {
+                    tok: Tok::Term(format!("\"{inner}\"")),
+                    offset: i,
+                    len: end + 2,
+                });
                 i += end + 2;
             }
             _ => {
                 let start = i;
-                while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'(' | b')' | b'"') {
+                while i < b.len()
+                    && !b[i].is_ascii_whitespace()
+                    && !matches!(b[i], b'(' | b')' | b'"')
+                {
                     i += 1;
                 }
                 let word = &q[start..i];
@@ -116,14 +131,20 @@ fn lex(q: &str) -> Result<Vec<Token>, SyntaxError> {
                             return Err(SyntaxError {
                                 offset: start,
                                 len,
-                                message: format!("bad NEAR distance in {w:?}: expected a whole number of words from 1 to 1000, e.g. NEAR/10"),
+                                message: format!(
+                                    "bad NEAR distance in {w:?}: expected a whole number of words from 1 to 1000, e.g. NEAR/10"
+                                ),
                             });
                         }
                     },
                     w if w.starts_with('@') => {
                         let name = &w[1..];
                         if name.is_empty() {
-                            return Err(SyntaxError { offset: start, len, message: "`@` must be followed by a list name".into() });
+                            return Err(SyntaxError {
+                                offset: start,
+                                len,
+                                message: "`@` must be followed by a list name".into(),
+                            });
                         }
                         Tok::List(name.to_string())
                     }
@@ -136,7 +157,9 @@ fn lex(q: &str) -> Result<Vec<Token>, SyntaxError> {
                                 return Err(SyntaxError {
                                     offset: start,
                                     len,
-                                    message: format!("unknown field {other:?}; expected title:, summary: or content:"),
+                                    message: format!(
+                                        "unknown field {other:?}; expected title:, summary: or content:"
+                                    ),
                                 });
                             }
                         };
@@ -144,7 +167,11 @@ fn lex(q: &str) -> Result<Vec<Token>, SyntaxError> {
                     }
                     w => Tok::Term(w.to_string()),
                 };
-                out.push(Token { tok, offset: start, len });
+                out.push(Token {
+                    tok,
+                    offset: start,
+                    len,
+                });
             }
         }
     }
@@ -164,8 +191,16 @@ impl Parser<'_> {
 
     fn err_here(&self, message: String) -> SyntaxError {
         match self.peek() {
-            Some(t) => SyntaxError { offset: t.offset, len: t.len, message },
-            None => SyntaxError { offset: self.end, len: 1, message },
+            Some(t) => SyntaxError {
+                offset: t.offset,
+                len: t.len,
+                message,
+            },
+            None => SyntaxError {
+                offset: self.end,
+                len: 1,
+                message,
+            },
         }
     }
 
@@ -175,7 +210,11 @@ impl Parser<'_> {
             self.pos += 1;
             items.push(self.and()?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Ast::Or(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Ast::Or(items)
+        })
     }
 
     fn and(&mut self) -> Result<Ast, SyntaxError> {
@@ -192,7 +231,11 @@ impl Parser<'_> {
                 _ => break,
             }
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Ast::And(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Ast::And(items)
+        })
     }
 
     fn unary(&mut self) -> Result<Ast, SyntaxError> {
@@ -205,7 +248,12 @@ impl Parser<'_> {
 
     fn near(&mut self) -> Result<Ast, SyntaxError> {
         let mut left = self.primary()?;
-        while let Some(Token { tok: Tok::Near(n), offset, .. }) = self.peek().cloned() {
+        while let Some(Token {
+            tok: Tok::Near(n),
+            offset,
+            ..
+        }) = self.peek().cloned()
+        {
             self.pos += 1;
             let right = self.primary()?;
             left = match left {
@@ -213,7 +261,13 @@ impl Parser<'_> {
                 Ast::And(mut parts) => {
                     let prev = match parts.last() {
                         Some(Ast::Near(_, r, _, _)) => (**r).clone(),
-                        _ => return Err(SyntaxError { offset, len: 4, message: "NEAR cannot follow this expression".into() }),
+                        _ => {
+                            return Err(SyntaxError {
+                                offset,
+                                len: 4,
+                                message: "NEAR cannot follow this expression".into(),
+                            });
+                        }
                     };
                     parts.push(Ast::Near(Box::new(prev), Box::new(right), n, offset));
                     Ast::And(parts)
@@ -223,7 +277,10 @@ impl Parser<'_> {
                         Ast::Near(_, r, _, _) => (**r).clone(),
                         _ => unreachable!("matched Near above"),
                     };
-                    Ast::And(vec![l, Ast::Near(Box::new(prev), Box::new(right), n, offset)])
+                    Ast::And(vec![
+                        l,
+                        Ast::Near(Box::new(prev), Box::new(right), n, offset),
+                    ])
                 }
                 l => Ast::Near(Box::new(l), Box::new(right), n, offset),
             };
@@ -233,7 +290,9 @@ impl Parser<'_> {
 
     fn primary(&mut self) -> Result<Ast, SyntaxError> {
         let Some(t) = self.peek().cloned() else {
-            return Err(self.err_here("unexpected end of query: expected a term, a @list or \"(\"".into()));
+            return Err(
+                self.err_here("unexpected end of query: expected a term, a @list or \"(\"".into())
+            );
         };
         match t.tok {
             Tok::LParen => {
@@ -263,8 +322,13 @@ impl Parser<'_> {
                 self.pos += 1;
                 Ok(Ast::List(s, t.offset))
             }
-            Tok::RParen => Err(self.err_here("unbalanced parenthesis: this \")\" has no matching \"(\"".into())),
-            Tok::And | Tok::Or | Tok::Near(_) => Err(self.err_here("expected a term, a @list or \"(\" before this operator".into())),
+            Tok::RParen => {
+                Err(self
+                    .err_here("unbalanced parenthesis: this \")\" has no matching \"(\"".into()))
+            }
+            Tok::And | Tok::Or | Tok::Near(_) => {
+                Err(self.err_here("expected a term, a @list or \"(\" before this operator".into()))
+            }
             Tok::Not => Err(self.err_here("NOT cannot stand here".into())),
         }
     }
@@ -275,7 +339,11 @@ impl Parser<'_> {
                 self.pos += 1;
                 Ok(())
             }
-            _ => Err(SyntaxError { offset: open, len: 1, message: "unbalanced parenthesis: this \"(\" is never closed".into() }),
+            _ => Err(SyntaxError {
+                offset: open,
+                len: 1,
+                message: "unbalanced parenthesis: this \"(\" is never closed".into(),
+            }),
         }
     }
 }
@@ -284,9 +352,17 @@ impl Parser<'_> {
 pub fn parse(q: &str) -> Result<Ast, SyntaxError> {
     let toks = lex(q)?;
     if toks.is_empty() {
-        return Err(SyntaxError { offset: 0, len: 1, message: "empty query".into() });
+        return Err(SyntaxError {
+            offset: 0,
+            len: 1,
+            message: "empty query".into(),
+        });
     }
-    let mut p = Parser { toks: &toks, pos: 0, end: q.len() };
+    let mut p = Parser {
+        toks: &toks,
+        pos: 0,
+        end: q.len(),
+    };
     let ast = p.or()?;
     if p.pos < toks.len() {
         let t = &toks[p.pos];
@@ -295,7 +371,11 @@ pub fn parse(q: &str) -> Result<Ast, SyntaxError> {
         } else {
             "unexpected token".to_string()
         };
-        return Err(SyntaxError { offset: t.offset, len: t.len, message });
+        return Err(SyntaxError {
+            offset: t.offset,
+            len: t.len,
+            message,
+        });
     }
     Ok(ast)
 }
@@ -311,7 +391,10 @@ mod tests {
             a,
             Ast::Or(vec![
                 Ast::And(vec![Ast::Term("a".into(), 0), Ast::Term("b".into(), 2)]),
-                Ast::And(vec![Ast::Term("c".into(), 7), Ast::Not(Box::new(Ast::Term("d".into(), 13)))]),
+                Ast::And(vec![
+                    Ast::Term("c".into(), 7),
+                    Ast::Not(Box::new(Ast::Term("d".into(), 13)))
+                ]),
             ])
         );
     }

@@ -12,7 +12,9 @@
 
 pub mod migrations;
 
-use crate::model::{Field, IngestReport, MatchedArticle, Severity, TermHit, Timestamp, Validators, WatchMatch};
+use crate::model::{
+    Field, IngestReport, MatchedArticle, Severity, TermHit, Timestamp, Validators, WatchMatch,
+};
 use crate::text::hex_digest;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::fs::File;
@@ -25,7 +27,9 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// The file was written by a newer newswatch.
-    #[error("database {path} has schema version {found}, newer than this newswatch knows ({known}); refusing to touch it (upgrade newswatch)")]
+    #[error(
+        "database {path} has schema version {found}, newer than this newswatch knows ({known}); refusing to touch it (upgrade newswatch)"
+    )]
     TooNew {
         /// The file.
         path: PathBuf,
@@ -35,7 +39,9 @@ pub enum StoreError {
         known: i64,
     },
     /// Another process holds the database.
-    #[error("database {path} is in use by another newswatch process (lock {lock} is held); stop it first")]
+    #[error(
+        "database {path} is in use by another newswatch process (lock {lock} is held); stop it first"
+    )]
     Locked {
         /// The database.
         path: PathBuf,
@@ -83,14 +89,22 @@ pub fn lock_path(db: &Path) -> PathBuf {
 pub fn lock(db: &Path) -> Result<OwnerLock, StoreError> {
     let path = lock_path(db);
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { what: "cannot create directory", path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            what: "cannot create directory",
+            path: dir.to_path_buf(),
+            source,
+        })?;
     }
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|source| StoreError::Io { what: "cannot open lock file", path: path.clone(), source })?;
+        .map_err(|source| StoreError::Io {
+            what: "cannot open lock file",
+            path: path.clone(),
+            source,
+        })?;
     match file.try_lock() {
         Ok(()) => {
             use std::io::Write;
@@ -98,8 +112,15 @@ pub fn lock(db: &Path) -> Result<OwnerLock, StoreError> {
             let _ = writeln!(&file, "{}", std::process::id());
             Ok(OwnerLock { _file: file, path })
         }
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked { path: db.to_path_buf(), lock: path }),
-        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Io { what: "cannot lock", path, source }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked {
+            path: db.to_path_buf(),
+            lock: path,
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Io {
+            what: "cannot lock",
+            path,
+            source,
+        }),
     }
 }
 
@@ -226,7 +247,11 @@ impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { what: "cannot create directory", path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                what: "cannot create directory",
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
         let conn = Connection::open(path)?;
         Self::setup(conn, path, true)
@@ -238,7 +263,10 @@ impl Store {
             return Err(StoreError::Io {
                 what: "no database at",
                 path: path.to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "run `newswatch once` or `newswatch run` first"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "run `newswatch once` or `newswatch run` first",
+                ),
             });
         }
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
@@ -249,7 +277,11 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
-            return Err(StoreError::TooNew { path: path.to_path_buf(), found: version, known: SCHEMA_VERSION });
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
         }
         if write {
             conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -267,7 +299,11 @@ impl Store {
         self.conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL)",
         )?;
-        for (i, (desc, sql)) in migrations::MIGRATIONS.iter().enumerate().skip(from as usize) {
+        for (i, (desc, sql)) in migrations::MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(from as usize)
+        {
             let v = i as i64 + 1;
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
@@ -283,38 +319,64 @@ impl Store {
 
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     /// Returns the feed row for `url`, creating it (with `name`) if needed.
-    pub fn ensure_feed(&mut self, url: &str, name: &str, now: Timestamp) -> Result<FeedRow, StoreError> {
+    pub fn ensure_feed(
+        &mut self,
+        url: &str,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<FeedRow, StoreError> {
         self.conn.execute(
             "INSERT INTO feeds (url, name, created_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(url) DO UPDATE SET name = excluded.name",
             params![url, name, now],
         )?;
-        self.feed(url)?.ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+        self.feed(url)?
+            .ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
     }
 
     /// The feed row for `url`, if any.
     pub fn feed(&self, url: &str) -> Result<Option<FeedRow>, StoreError> {
         Ok(self
             .conn
-            .query_row(&format!("SELECT {FEED_COLS} FROM feeds WHERE url = ?1"), [url], feed_row)
+            .query_row(
+                &format!("SELECT {FEED_COLS} FROM feeds WHERE url = ?1"),
+                [url],
+                feed_row,
+            )
             .optional()?)
     }
 
     /// Every feed row, by name.
     pub fn feeds(&self) -> Result<Vec<FeedRow>, StoreError> {
-        let mut st = self.conn.prepare(&format!("SELECT {FEED_COLS} FROM feeds ORDER BY name, url"))?;
+        let mut st = self
+            .conn
+            .prepare(&format!("SELECT {FEED_COLS} FROM feeds ORDER BY name, url"))?;
         let rows = st.query_map([], feed_row)?.collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     /// Records how a poll of feed `feed_id` ended.
-    pub fn record_poll(&mut self, feed_id: i64, now: Timestamp, rec: &PollRecord, next_poll_at: Timestamp) -> Result<(), StoreError> {
+    pub fn record_poll(
+        &mut self,
+        feed_id: i64,
+        now: Timestamp,
+        rec: &PollRecord,
+        next_poll_at: Timestamp,
+    ) -> Result<(), StoreError> {
         match rec {
-            PollRecord::Fetched { status, validators, body_hash, title, items } => {
+            PollRecord::Fetched {
+                status,
+                validators,
+                body_hash,
+                title,
+                items,
+            } => {
                 self.conn.execute(
                     "UPDATE feeds SET etag = ?2, last_modified = ?3, body_hash = ?4, title = COALESCE(?5, title),
                         first_success_at = COALESCE(first_success_at, ?6), last_polled_at = ?6, last_success_at = ?6,
@@ -347,14 +409,24 @@ impl Store {
     /// matches and outbox rows, sightings of stories already stored from
     /// other feeds, nothing for items this feed already gave. One
     /// transaction for the batch; each article is whole in it.
-    pub fn ingest(&mut self, feed_id: i64, feed_url: &str, items: &[MatchedArticle], now: Timestamp) -> Result<IngestReport, StoreError> {
+    pub fn ingest(
+        &mut self,
+        feed_id: i64,
+        feed_url: &str,
+        items: &[MatchedArticle],
+        now: Timestamp,
+    ) -> Result<IngestReport, StoreError> {
         let tx = self.conn.transaction()?;
-        let mut rep = IngestReport { items: items.len(), ..IngestReport::default() };
+        let mut rep = IngestReport {
+            items: items.len(),
+            ..IngestReport::default()
+        };
         {
             let mut seen_here = tx.prepare_cached(
                 "SELECT 1 FROM sightings WHERE feed_id = ?1 AND (item_key = ?2 OR (?3 IS NOT NULL AND url = ?3)) LIMIT 1",
             )?;
-            let mut same_story = tx.prepare_cached("SELECT id FROM articles WHERE url = ?1 ORDER BY id LIMIT 1")?;
+            let mut same_story =
+                tx.prepare_cached("SELECT id FROM articles WHERE url = ?1 ORDER BY id LIMIT 1")?;
             let mut ins_article = tx.prepare_cached(
                 "INSERT INTO articles (feed_id, item_key, url, title, summary, content, lang, published_at, fetched_at, fingerprint)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -377,7 +449,9 @@ impl Store {
                     continue;
                 }
                 if let Some(u) = &a.url
-                    && let Some(existing) = same_story.query_row([u], |r| r.get::<_, i64>(0)).optional()?
+                    && let Some(existing) = same_story
+                        .query_row([u], |r| r.get::<_, i64>(0))
+                        .optional()?
                 {
                     ins_sighting.execute(params![existing, feed_id, a.key, a.url, now])?;
                     rep.sightings += 1;
@@ -413,10 +487,15 @@ impl Store {
                         now
                     ])?;
                 }
-                let state = if m.suppressed { "suppressed" } else { "pending" };
+                let state = if m.suppressed {
+                    "suppressed"
+                } else {
+                    "pending"
+                };
                 for sink in &m.sinks {
                     let id = alert_id(feed_url, &a.key, sink);
-                    rep.alerts_queued += ins_outbox.execute(params![id, article_id, sink, state, now])?;
+                    rep.alerts_queued +=
+                        ins_outbox.execute(params![id, article_id, sink, state, now])?;
                 }
             }
         }
@@ -425,7 +504,12 @@ impl Store {
     }
 
     /// Pending alerts for `sinks` that are due at `now`, oldest first.
-    pub fn due_alerts(&self, sinks: &[String], now: Timestamp, limit: usize) -> Result<Vec<PendingAlert>, StoreError> {
+    pub fn due_alerts(
+        &self,
+        sinks: &[String],
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<PendingAlert>, StoreError> {
         let mut out = Vec::new();
         let mut st = self.conn.prepare_cached(
             "SELECT o.id, o.sink, o.attempts, o.created_at, o.article_id FROM outbox o
@@ -433,7 +517,13 @@ impl Store {
         )?;
         let rows = st
             .query_map(params![now, limit as i64 * 4], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         for (id, sink, attempts, created_at, article_id) in rows {
@@ -446,14 +536,26 @@ impl Store {
             let article = self.article(article_id)?;
             let matches = self.article_matches(article_id)?;
             let also_seen_in = self.other_sightings(article_id)?;
-            out.push(PendingAlert { id, sink, attempts: attempts as u32, created_at, article, matches, also_seen_in });
+            out.push(PendingAlert {
+                id,
+                sink,
+                attempts: attempts as u32,
+                created_at,
+                article,
+                matches,
+                also_seen_in,
+            });
         }
         Ok(out)
     }
 
     /// How many alerts are pending (for any sink).
     pub fn pending_count(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row("SELECT count(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Marks an alert delivered.
@@ -472,7 +574,13 @@ impl Store {
     }
 
     /// Records a failed attempt: retried at `retry_at`, or dead when `None`.
-    pub fn mark_failed(&mut self, id: &str, now: Timestamp, error: &str, retry_at: Option<Timestamp>) -> Result<(), StoreError> {
+    pub fn mark_failed(
+        &mut self,
+        id: &str,
+        now: Timestamp,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         match retry_at {
             Some(t) => tx.execute(
@@ -493,7 +601,12 @@ impl Store {
     }
 
     /// Recent matches, newest first.
-    pub fn recent_matches(&self, since: Timestamp, watch: Option<&str>, limit: usize) -> Result<Vec<MatchRow>, StoreError> {
+    pub fn recent_matches(
+        &self,
+        since: Timestamp,
+        watch: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<MatchRow>, StoreError> {
         let mut st = self.conn.prepare_cached(
             "SELECT m.article_id, m.watch, m.severity, m.score, m.terms, m.snippet, m.matched_at,
                     (SELECT count(*) - 1 FROM sightings s WHERE s.article_id = m.article_id)
@@ -502,12 +615,22 @@ impl Store {
         )?;
         let rows = st
             .query_map(params![since, watch, limit as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, match_from_row(r, 1)?, r.get::<_, i64>(6)?, r.get::<_, i64>(7)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    match_from_row(r, 1)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, i64>(7)?,
+                ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let mut out = Vec::with_capacity(rows.len());
         for (aid, watch, at, sightings) in rows {
-            out.push(MatchRow { matched_at: at, watch, article: self.article(aid)?, sightings });
+            out.push(MatchRow {
+                matched_at: at,
+                watch,
+                article: self.article(aid)?,
+                sightings,
+            });
         }
         Ok(out)
     }
@@ -545,17 +668,24 @@ impl Store {
         let mut st = self.conn.prepare_cached(
             "SELECT watch, severity, score, terms, snippet FROM matches WHERE article_id = ?1 ORDER BY score DESC, watch",
         )?;
-        let v = st.query_map([article_id], |r| match_from_row(r, 0))?.collect::<Result<Vec<_>, _>>()?;
+        let v = st
+            .query_map([article_id], |r| match_from_row(r, 0))?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(v)
     }
 
-    fn other_sightings(&self, article_id: i64) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
+    fn other_sightings(
+        &self,
+        article_id: i64,
+    ) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
         let mut st = self.conn.prepare_cached(
             "SELECT f.name, f.url, s.url FROM sightings s JOIN feeds f ON f.id = s.feed_id
              JOIN articles a ON a.id = s.article_id
              WHERE s.article_id = ?1 AND s.feed_id != a.feed_id ORDER BY s.id",
         )?;
-        let v = st.query_map([article_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<Vec<_>, _>>()?;
+        let v = st
+            .query_map([article_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(v)
     }
 }
@@ -567,7 +697,10 @@ fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedRow> {
         id: r.get(0)?,
         url: r.get(1)?,
         name: r.get(2)?,
-        validators: Validators { etag: r.get(3)?, last_modified: r.get(4)? },
+        validators: Validators {
+            etag: r.get(3)?,
+            last_modified: r.get(4)?,
+        },
         body_hash: r.get(5)?,
         first_success_at: r.get(6)?,
         last_polled_at: r.get(7)?,
@@ -593,7 +726,14 @@ fn match_from_row(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<WatchM
 
 /// The stable alert id for an item of a feed going to a sink.
 pub fn alert_id(feed_url: &str, item_key: &str, sink: &str) -> String {
-    let d = hex_digest(&[b"alert\n", feed_url.as_bytes(), b"\n", item_key.as_bytes(), b"\n", sink.as_bytes()]);
+    let d = hex_digest(&[
+        b"alert\n",
+        feed_url.as_bytes(),
+        b"\n",
+        item_key.as_bytes(),
+        b"\n",
+        sink.as_bytes(),
+    ]);
     d[..32].to_string()
 }
 
@@ -655,7 +795,10 @@ impl Handle {
     }
 
     /// Runs `f` on the store thread and returns its result.
-    pub async fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut Store) -> R + Send + 'static) -> Result<R, StoreError> {
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> R + Send + 'static,
+    ) -> Result<R, StoreError> {
         let (otx, orx) = tokio::sync::oneshot::channel();
         self.tx
             .send(Box::new(move |s: &mut Store| {
@@ -687,7 +830,13 @@ mod tests {
     fn matched(a: Article, sinks: &[&str]) -> MatchedArticle {
         MatchedArticle {
             article: a,
-            matches: vec![WatchMatch { watch: "w".into(), severity: Severity::High, score: 1.0, terms: vec![], snippet: "x".into() }],
+            matches: vec![WatchMatch {
+                watch: "w".into(),
+                severity: Severity::High,
+                score: 1.0,
+                terms: vec![],
+                snippet: "x".into(),
+            }],
             sinks: sinks.iter().map(|s| s.to_string()).collect(),
             suppressed: false,
         }
@@ -699,16 +848,44 @@ mod tests {
         let mut s = Store::open(&dir.path().join("t.db")).unwrap();
         let f1 = s.ensure_feed("https://a/", "A", 1).unwrap();
         let f2 = s.ensure_feed("https://b/", "B", 1).unwrap();
-        let r = s.ingest(f1.id, &f1.url, &[matched(art("g1", Some("https://x/1")), &["log"])], 10).unwrap();
+        let r = s
+            .ingest(
+                f1.id,
+                &f1.url,
+                &[matched(art("g1", Some("https://x/1")), &["log"])],
+                10,
+            )
+            .unwrap();
         assert_eq!((r.new_articles, r.alerts_queued), (1, 1));
         // Same guid again from the same feed: skipped.
-        let r = s.ingest(f1.id, &f1.url, &[matched(art("g1", Some("https://x/1")), &["log"])], 11).unwrap();
+        let r = s
+            .ingest(
+                f1.id,
+                &f1.url,
+                &[matched(art("g1", Some("https://x/1")), &["log"])],
+                11,
+            )
+            .unwrap();
         assert_eq!(r.duplicates, 1);
         // Same link under another guid from the same feed: skipped too.
-        let r = s.ingest(f1.id, &f1.url, &[matched(art("g9", Some("https://x/1")), &["log"])], 11).unwrap();
+        let r = s
+            .ingest(
+                f1.id,
+                &f1.url,
+                &[matched(art("g9", Some("https://x/1")), &["log"])],
+                11,
+            )
+            .unwrap();
         assert_eq!(r.duplicates, 1);
         // Same link from another feed: a sighting, no alert.
-        let r = s.ingest(f2.id, &f2.url, &[matched(art("other", Some("https://x/1")), &["log"])], 12).unwrap();
+        let r = s
+            .ingest(
+                f2.id,
+                &f2.url,
+                &[matched(art("other", Some("https://x/1")), &["log"])],
+                12,
+            )
+            .unwrap();
         assert_eq!((r.sightings, r.alerts_queued), (1, 0));
         let due = s.due_alerts(&["log".into()], 20, 10).unwrap();
         assert_eq!(due.len(), 1);
@@ -726,7 +903,10 @@ mod tests {
         let c = Connection::open(&p).unwrap();
         c.pragma_update(None, "user_version", 99).unwrap();
         drop(c);
-        assert!(matches!(Store::open(&p), Err(StoreError::TooNew { found: 99, .. })));
+        assert!(matches!(
+            Store::open(&p),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
         let l = lock(&p).unwrap();
         assert!(matches!(lock(&p), Err(StoreError::Locked { .. })));
         drop(l);

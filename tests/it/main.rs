@@ -1,1 +1,7 @@
-mod placeholder {}
+//! Integration tests: the built binary against real loopback HTTP servers
+//! and real SQLite files in temporary directories.
+
+mod cli;
+mod corpus;
+mod pipeline;
+mod support;
