@@ -3,7 +3,7 @@
 //! behaviour itself.
 
 use crate::config::{self, Config, ConfigError};
-use crate::daemon::{self, pipeline};
+use crate::daemon::{self, dispatch, pipeline, service};
 use crate::fetch::Fetcher;
 use crate::model::{Field, WatchMatch};
 use crate::parse::parse_feed;
@@ -42,6 +42,15 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon: poll each feed on its schedule, store, match and deliver alerts until SIGTERM.
+    ///
+    /// SIGHUP reloads the config and rules (a broken new config is logged and
+    /// the running one kept). Under systemd it reports READY/RELOADING/STOPPING.
+    Run {
+        /// Longest time SIGTERM waits for in-flight polls and deliveries.
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_arg)]
+        shutdown_timeout: Duration,
+    },
     /// Validate the config and rule packs and print a summary; no network.
     Check,
     /// Run one cycle now: poll every feed, store and match, deliver pending alerts, exit.
@@ -147,6 +156,10 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub fn run(cli: Cli) -> Result<u8> {
     let path = config_path(&cli);
     match cli.command {
+        Command::Run { shutdown_timeout } => {
+            init_logging("info");
+            run_daemon(&path, shutdown_timeout)
+        }
         Command::Check => {
             init_logging("warn");
             check(&path)
@@ -242,18 +255,32 @@ fn check(path: &Path) -> Result<u8> {
     Ok(0)
 }
 
+fn run_daemon(path: &Path, shutdown_grace: Duration) -> Result<u8> {
+    let cfg = load_config(path)?;
+    let _lock = store::lock(&cfg.storage.path)?;
+    let st = Store::open(&cfg.storage.path)?;
+    let handle = store::Handle::spawn(st);
+    let opts = service::Options {
+        config_path: path.to_path_buf(),
+        shutdown_grace,
+    };
+    runtime()?.block_on(service::run(opts, cfg, handle))?;
+    Ok(0)
+}
+
 fn once(path: &Path, deliver_timeout: Duration) -> Result<u8> {
     let cfg = Arc::new(load_config(path)?);
     let _lock = store::lock(&cfg.storage.path)?;
     let st = Store::open(&cfg.storage.path)?;
     let handle = store::Handle::spawn(st);
     let fetcher = Fetcher::new(&cfg.http).map_err(anyhow::Error::msg)?;
+    let client = service::delivery_client(&cfg).map_err(anyhow::Error::msg)?;
     let rt = runtime()?;
     let rep = rt.block_on(async {
         let mut rep = daemon::poll_all(&cfg, &fetcher, &handle).await?;
-        let mut stdout = std::io::stdout();
-        rep.delivered =
-            daemon::deliver_pending(&cfg, &handle, &mut stdout, deliver_timeout).await?;
+        let out: dispatch::LogOut = Arc::new(std::sync::Mutex::new(std::io::stdout()));
+        let round = dispatch::until_idle(&cfg, &client, &handle, &out, deliver_timeout).await?;
+        rep.delivered = round.delivered;
         rep.pending = handle.call(|s| s.pending_count()).await??;
         Ok::<_, store::StoreError>(rep)
     })?;

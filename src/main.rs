@@ -8,10 +8,18 @@ fn main() -> ExitCode {
     let cli = newswatch::cli::parse();
     match newswatch::cli::run(cli) {
         Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let code = newswatch::cli::exit_code(&e);
             eprintln!("newswatch: error: {e:#}");
             ExitCode::from(code)
         }
     }
+}
+
+/// A reader that went away (`newswatch feeds | head`) is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }

@@ -3,18 +3,17 @@
 //! Contains no SQL, no HTTP request building and no rule logic; it only
 //! sequences the stages.
 
+pub mod dispatch;
 pub mod pipeline;
+pub mod service;
 
-use crate::alert;
-use crate::config::{Config, SinkKind};
+use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::model::Timestamp;
 use crate::store;
 use pipeline::PollResult;
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::Semaphore;
 
 /// The current Unix time in seconds.
@@ -91,7 +90,7 @@ pub async fn poll_all(
             }
         };
         rep.feeds += 1;
-        match r? {
+        match r?.result {
             PollResult::Stored(i) => {
                 tracing::info!(feed = %feed.name, url = %feed.url, items = i.items, new = i.new_articles, sightings = i.sightings, matched = i.matched, alerts = i.alerts_queued, "polled");
                 rep.new_articles += i.new_articles;
@@ -109,59 +108,4 @@ pub async fn poll_all(
         }
     }
     Ok(rep)
-}
-
-/// Delivers the due alerts of every sink this build can deliver to, until
-/// none is due or `bound` has passed. Returns how many were delivered.
-pub async fn deliver_pending(
-    cfg: &Arc<Config>,
-    store: &store::Handle,
-    out: &mut dyn Write,
-    bound: Duration,
-) -> Result<usize, store::StoreError> {
-    let deadline = tokio::time::Instant::now() + bound;
-    let log_sinks: Vec<String> = cfg
-        .sinks
-        .iter()
-        .filter(|s| s.kind == SinkKind::Log)
-        .map(|s| s.name.clone())
-        .collect();
-    let tags: HashMap<String, Vec<String>> = cfg
-        .feeds
-        .iter()
-        .map(|f| (f.url.clone(), f.tags.clone()))
-        .collect();
-    let mut delivered = 0;
-    while tokio::time::Instant::now() < deadline && !log_sinks.is_empty() {
-        let sinks = log_sinks.clone();
-        let batch = store
-            .call(move |s| s.due_alerts(&sinks, now(), 100))
-            .await??;
-        if batch.is_empty() {
-            break;
-        }
-        for a in batch {
-            let Some(sink) = cfg.sinks.iter().find(|s| s.name == a.sink) else {
-                continue;
-            };
-            let feed_tags = tags.get(&a.article.feed_url).cloned().unwrap_or_default();
-            let watches = alert::routed(&a, sink, &feed_tags);
-            let text = alert::render_log(&a, &watches);
-            let id = a.id.clone();
-            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-                Ok(()) => {
-                    store.call(move |s| s.mark_delivered(&id, now())).await??;
-                    delivered += 1;
-                }
-                Err(e) => {
-                    let msg = format!("cannot write to standard output: {e}");
-                    let retry = now() + sink.retry_base.as_secs() as i64;
-                    store
-                        .call(move |s| s.mark_failed(&id, now(), &msg, Some(retry)))
-                        .await??;
-                }
-            }
-        }
-    }
-    Ok(delivered)
 }

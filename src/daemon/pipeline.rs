@@ -11,7 +11,16 @@ use crate::text::hex_digest;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How one poll ended.
+/// How one poll ended, and when the feed is due next.
+#[derive(Debug)]
+pub struct Polled {
+    /// What happened.
+    pub result: PollResult,
+    /// When the next poll is due (Unix s), as recorded in the store.
+    pub next_poll_at: Timestamp,
+}
+
+/// What one poll did.
 #[derive(Debug)]
 pub enum PollResult {
     /// A document was parsed and stored.
@@ -40,20 +49,24 @@ pub async fn poll_feed(
     store: &store::Handle,
     feed: &FeedConfig,
     now: Timestamp,
-) -> Result<PollResult, store::StoreError> {
+) -> Result<Polled, store::StoreError> {
     let (url, name) = (feed.url.clone(), feed.name.clone());
     let row = store
         .call(move |s| s.ensure_feed(&url, &name, now))
         .await??;
     let interval = feed.interval.as_secs() as i64;
+    let next = now + interval;
     let fetched = fetcher.get(&feed.url, &row.validators).await;
     let (status, bytes, final_url, validators) = match fetched {
         Ok(FetchOutcome::NotModified { status }) => {
             let rec = PollRecord::NotModified { status };
             store
-                .call(move |s| s.record_poll(row.id, now, &rec, now + interval))
+                .call(move |s| s.record_poll(row.id, now, &rec, next))
                 .await??;
-            return Ok(PollResult::NotModified);
+            return Ok(Polled {
+                result: PollResult::NotModified,
+                next_poll_at: next,
+            });
         }
         Ok(FetchOutcome::Body {
             status,
@@ -85,9 +98,12 @@ pub async fn poll_feed(
             items: row.items_seen as usize,
         };
         store
-            .call(move |s| s.record_poll(row.id, now, &rec, now + interval))
+            .call(move |s| s.record_poll(row.id, now, &rec, next))
             .await??;
-        return Ok(PollResult::NotModified);
+        return Ok(Polled {
+            result: PollResult::NotModified,
+            next_poll_at: next,
+        });
     }
     let first_poll = row.first_success_at.is_none();
     let cfg2 = Arc::clone(cfg);
@@ -138,11 +154,14 @@ pub async fn poll_feed(
                 title,
                 items: n,
             };
-            s.record_poll(row.id, now, &rec, now + interval)?;
+            s.record_poll(row.id, now, &rec, next)?;
             Ok::<_, store::StoreError>(rep)
         })
         .await??;
-    Ok(PollResult::Stored(report))
+    Ok(Polled {
+        result: PollResult::Stored(report),
+        next_poll_at: next,
+    })
 }
 
 /// Runs the rules over articles and decides where each alert goes.
@@ -186,7 +205,7 @@ async fn fail(
     now: Timestamp,
     status: Option<u16>,
     error: String,
-) -> Result<PollResult, store::StoreError> {
+) -> Result<Polled, store::StoreError> {
     // Exponential backoff on the error streak, within the poll bounds.
     let streak = row.error_streak.clamp(0, 16) as u32;
     let base = cfg.poll.min_interval.max(Duration::from_secs(60));
@@ -198,8 +217,12 @@ async fn fail(
         error: error.clone(),
     };
     let id = row.id;
+    let next = now + delay.as_secs() as i64;
     store
-        .call(move |s| s.record_poll(id, now, &rec, now + delay.as_secs() as i64))
+        .call(move |s| s.record_poll(id, now, &rec, next))
         .await??;
-    Ok(PollResult::Failed(error))
+    Ok(Polled {
+        result: PollResult::Failed(error),
+        next_poll_at: next,
+    })
 }

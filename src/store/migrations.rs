@@ -83,12 +83,12 @@ CREATE TABLE outbox (
     state            TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead', 'suppressed')),
     created_at       INTEGER NOT NULL,
     attempts         INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at  INTEGER NOT NULL,
+    next_attempt_ms  INTEGER NOT NULL,
     delivered_at     INTEGER,
     last_error       TEXT,
     UNIQUE (article_id, sink)
 );
-CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+CREATE INDEX outbox_queue ON outbox(sink, state, created_at);
 
 CREATE TABLE deliveries (
     id        INTEGER PRIMARY KEY,

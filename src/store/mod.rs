@@ -164,6 +164,8 @@ pub struct PendingAlert {
     pub attempts: u32,
     /// When it was queued.
     pub created_at: Timestamp,
+    /// When it may be tried next (Unix milliseconds).
+    pub next_attempt_ms: i64,
     /// The article.
     pub article: StoredArticle,
     /// The watches that fired (routed or not: the sink filters).
@@ -439,8 +441,8 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             let mut ins_outbox = tx.prepare_cached(
-                "INSERT OR IGNORE INTO outbox (id, article_id, sink, state, created_at, next_attempt_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                "INSERT OR IGNORE INTO outbox (id, article_id, sink, state, created_at, next_attempt_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5 * 1000)",
             )?;
             for m in items {
                 let a = &m.article;
@@ -503,36 +505,27 @@ impl Store {
         Ok(rep)
     }
 
-    /// Pending alerts for `sinks` that are due at `now`, oldest first.
-    pub fn due_alerts(
-        &self,
-        sinks: &[String],
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<PendingAlert>, StoreError> {
-        let mut out = Vec::new();
+    /// The pending alerts of one sink in the order they were detected
+    /// (due or not: delivery keeps that order, so a sink waits on its oldest).
+    pub fn sink_queue(&self, sink: &str, limit: usize) -> Result<Vec<PendingAlert>, StoreError> {
         let mut st = self.conn.prepare_cached(
-            "SELECT o.id, o.sink, o.attempts, o.created_at, o.article_id FROM outbox o
-             WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 ORDER BY o.created_at, o.rowid LIMIT ?2",
+            "SELECT id, sink, attempts, created_at, next_attempt_ms, article_id FROM outbox
+             WHERE sink = ?1 AND state = 'pending' ORDER BY created_at, rowid LIMIT ?2",
         )?;
         let rows = st
-            .query_map(params![now, limit as i64 * 4], |r| {
+            .query_map(params![sink, limit as i64], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, i64>(2)?,
                     r.get::<_, i64>(3)?,
                     r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        for (id, sink, attempts, created_at, article_id) in rows {
-            if !sinks.contains(&sink) {
-                continue;
-            }
-            if out.len() >= limit {
-                break;
-            }
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, sink, attempts, created_at, next_attempt_ms, article_id) in rows {
             let article = self.article(article_id)?;
             let matches = self.article_matches(article_id)?;
             let also_seen_in = self.other_sightings(article_id)?;
@@ -541,12 +534,20 @@ impl Store {
                 sink,
                 attempts: attempts as u32,
                 created_at,
+                next_attempt_ms,
                 article,
                 matches,
                 also_seen_in,
             });
         }
         Ok(out)
+    }
+
+    /// Folds the write-ahead log back into the database file.
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
+        Ok(())
     }
 
     /// How many alerts are pending (for any sink).
@@ -584,7 +585,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         match retry_at {
             Some(t) => tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3 WHERE id = ?1",
                 params![id, t, error],
             )?,
             None => tx.execute(
@@ -887,12 +888,12 @@ mod tests {
             )
             .unwrap();
         assert_eq!((r.sightings, r.alerts_queued), (1, 0));
-        let due = s.due_alerts(&["log".into()], 20, 10).unwrap();
+        let due = s.sink_queue("log", 10).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].also_seen_in.len(), 1);
         assert_eq!(due[0].id, alert_id("https://a/", "g1", "log"));
         s.mark_delivered(&due[0].id, 21).unwrap();
-        assert!(s.due_alerts(&["log".into()], 30, 10).unwrap().is_empty());
+        assert!(s.sink_queue("log", 10).unwrap().is_empty());
     }
 
     #[test]

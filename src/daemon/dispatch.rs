@@ -1,0 +1,211 @@
+//! Draining the alert outbox: each sink's pending alerts are tried in the
+//! order they were detected (a sink waits on its oldest pending alert, so
+//! order holds across outages), sinks in parallel, with backoff and a
+//! dead-letter state after `max_attempts`. Every outcome is recorded in the
+//! store before the next alert of that sink is tried.
+
+use crate::alert::{self, Delivery};
+use crate::config::{Config, SinkConfig, SinkKind};
+use crate::store::{self, PendingAlert};
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Where `log` sinks write (stdout in the binary, a buffer in tests).
+pub type LogOut = Arc<Mutex<dyn Write + Send>>;
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    /// Alerts delivered.
+    pub delivered: usize,
+    /// Failed attempts (retried later or dead).
+    pub failed: usize,
+    /// Alerts that became dead.
+    pub dead: usize,
+    /// The earliest time (Unix ms) a pending alert becomes due, if any remain.
+    pub next_due_ms: Option<i64>,
+}
+
+/// Current Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// One pass over every sink's queue: delivers what is due, in order.
+pub async fn round(
+    cfg: &Arc<Config>,
+    client: &reqwest::Client,
+    store: &store::Handle,
+    out: &LogOut,
+) -> Result<Round, store::StoreError> {
+    let tags: Arc<HashMap<String, Vec<String>>> = Arc::new(
+        cfg.feeds
+            .iter()
+            .map(|f| (f.url.clone(), f.tags.clone()))
+            .collect(),
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    for sink in cfg.sinks.iter().cloned() {
+        let (store, client, out, tags) = (
+            store.clone(),
+            client.clone(),
+            Arc::clone(out),
+            Arc::clone(&tags),
+        );
+        tasks.spawn(async move { drain_sink(&sink, &client, &store, &out, &tags).await });
+    }
+    let mut total = Round::default();
+    while let Some(r) = tasks.join_next().await {
+        let r = match r {
+            Ok(r) => r?,
+            Err(e) => {
+                tracing::error!(error = %e, "a delivery task failed");
+                continue;
+            }
+        };
+        total.delivered += r.delivered;
+        total.failed += r.failed;
+        total.dead += r.dead;
+        total.next_due_ms = match (total.next_due_ms, r.next_due_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok(total)
+}
+
+async fn drain_sink(
+    sink: &SinkConfig,
+    client: &reqwest::Client,
+    store: &store::Handle,
+    out: &LogOut,
+    tags: &HashMap<String, Vec<String>>,
+) -> Result<Round, store::StoreError> {
+    let mut r = Round::default();
+    loop {
+        let name = sink.name.clone();
+        let queue = store.call(move |s| s.sink_queue(&name, 50)).await??;
+        if queue.is_empty() {
+            return Ok(r);
+        }
+        let full = queue.len() == 50;
+        for a in queue {
+            let now = now_ms();
+            if a.next_attempt_ms > now {
+                r.next_due_ms = Some(a.next_attempt_ms);
+                return Ok(r);
+            }
+            let feed_tags = tags
+                .get(&a.article.feed_url)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let outcome = deliver(sink, client, out, &a, feed_tags).await;
+            let id = a.id.clone();
+            match outcome {
+                Delivery::Delivered => {
+                    store
+                        .call(move |s| s.mark_delivered(&id, now / 1000))
+                        .await??;
+                    r.delivered += 1;
+                    tracing::info!(sink = %sink.name, alert = %a.id, title = %a.article.title, "alert delivered");
+                }
+                Delivery::Retry { error, after } => {
+                    r.failed += 1;
+                    let attempts = a.attempts + 1;
+                    let retry_at = if attempts >= sink.max_attempts {
+                        r.dead += 1;
+                        tracing::error!(sink = %sink.name, alert = %a.id, attempts, error = %error, "alert is dead after its last attempt");
+                        None
+                    } else {
+                        let d = alert::backoff(a.attempts, sink.retry_base, sink.retry_max, after);
+                        tracing::warn!(sink = %sink.name, alert = %a.id, attempts, error = %error, retry_in = ?d, "delivery failed; will retry");
+                        Some(now + d.as_millis() as i64)
+                    };
+                    let msg = error.clone();
+                    store
+                        .call(move |s| s.mark_failed(&id, now / 1000, &msg, retry_at))
+                        .await??;
+                    if let Some(t) = retry_at {
+                        // Keep this sink's order: nothing newer goes before this one.
+                        r.next_due_ms = Some(t);
+                        return Ok(r);
+                    }
+                }
+            }
+        }
+        if !full {
+            return Ok(r);
+        }
+    }
+}
+
+async fn deliver(
+    sink: &SinkConfig,
+    client: &reqwest::Client,
+    out: &LogOut,
+    a: &PendingAlert,
+    feed_tags: &[String],
+) -> Delivery {
+    let mut watches = alert::routed(a, sink, feed_tags);
+    if watches.is_empty() {
+        // Routing changed since the alert was queued: send what fired.
+        watches = a.matches.iter().collect();
+    }
+    let now = now_ms() / 1000;
+    match sink.kind {
+        SinkKind::Log => {
+            let text = alert::render_log(a, &watches);
+            let res = out
+                .lock()
+                .map_err(|_| std::io::Error::other("log output poisoned"))
+                .and_then(|mut w| {
+                    w.write_all(text.as_bytes())?;
+                    w.flush()
+                });
+            match res {
+                Ok(()) => Delivery::Delivered,
+                Err(e) => Delivery::Retry {
+                    error: format!("cannot write: {e}"),
+                    after: None,
+                },
+            }
+        }
+        SinkKind::Webhook => alert::deliver_webhook(client, sink, a, &watches, now).await,
+        other => Delivery::Retry {
+            error: format!("sink kind `{}` cannot deliver yet", other.as_str()),
+            after: None,
+        },
+    }
+}
+
+/// Delivers until nothing pending is due within `bound`: sleeps for
+/// retries that fall inside the bound, stops at the bound or on `stop`.
+pub async fn until_idle(
+    cfg: &Arc<Config>,
+    client: &reqwest::Client,
+    store: &store::Handle,
+    out: &LogOut,
+    bound: Duration,
+) -> Result<Round, store::StoreError> {
+    let deadline = now_ms() + bound.as_millis() as i64;
+    let mut total = Round::default();
+    loop {
+        let r = round(cfg, client, store, out).await?;
+        total.delivered += r.delivered;
+        total.failed += r.failed;
+        total.dead += r.dead;
+        total.next_due_ms = r.next_due_ms;
+        match r.next_due_ms {
+            Some(t) if t < deadline => {
+                let wait = (t - now_ms()).max(0) as u64;
+                tokio::time::sleep(Duration::from_millis(wait.max(10))).await;
+            }
+            _ => return Ok(total),
+        }
+    }
+}
