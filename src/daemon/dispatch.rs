@@ -50,7 +50,7 @@ pub async fn round(
             .collect(),
     );
     let mut tasks = tokio::task::JoinSet::new();
-    for sink in cfg.sinks.iter().cloned() {
+    for sink in cfg.sinks.clone() {
         let (store, client, out, tags) = (
             store.clone(),
             client.clone(),
