@@ -1,6 +1,7 @@
 //! Integration tests: the built binary against real loopback HTTP servers
 //! and real SQLite files in temporary directories.
 
+mod alerts;
 mod cli;
 mod corpus;
 mod pipeline;

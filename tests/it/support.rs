@@ -15,13 +15,20 @@ pub struct Route {
     pub content_type: String,
     pub etag: Option<String>,
     pub status: u16,
+    /// Answer 500 to this many requests before answering normally.
+    pub fail_first: usize,
+    /// Wait this long before answering.
+    pub delay_ms: u64,
 }
 
 /// A request as the server saw it.
 #[derive(Clone, Debug)]
 pub struct SeenRequest {
+    pub method: String,
     pub path: String,
     pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+    pub status: u16,
 }
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 serving fixed routes.
@@ -66,6 +73,8 @@ impl FeedServer {
                 content_type: content_type.into(),
                 etag: etag.map(str::to_string),
                 status: 200,
+                fail_first: 0,
+                delay_ms: 0,
             },
         );
     }
@@ -78,8 +87,34 @@ impl FeedServer {
                 content_type: "text/plain".into(),
                 etag: None,
                 status,
+                fail_first: 0,
+                delay_ms: 0,
             },
         );
+    }
+
+    /// A webhook receiver at `path`: answers 204 after failing `fail_first`
+    /// times and waiting `delay_ms` each time.
+    pub fn hook(&self, path: &str, fail_first: usize, delay_ms: u64) {
+        self.routes.lock().unwrap().insert(
+            path.to_string(),
+            Route {
+                body: Vec::new(),
+                content_type: "text/plain".into(),
+                etag: None,
+                status: 204,
+                fail_first,
+                delay_ms,
+            },
+        );
+    }
+
+    /// The POSTs received at `path`, in order.
+    pub fn posts(&self, path: &str) -> Vec<SeenRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path == path)
+            .collect()
     }
 
     pub fn requests(&self) -> Vec<SeenRequest> {
@@ -97,6 +132,7 @@ fn handle(
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return;
     }
+    let method = line.split_whitespace().next().unwrap_or("GET").to_string();
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
     let mut headers = HashMap::new();
     let mut content_length = 0usize;
@@ -115,14 +151,38 @@ fn handle(
     }
     let mut body = vec![0; content_length];
     let _ = reader.read_exact(&mut body);
+    let route = {
+        let mut routes = routes.lock().unwrap();
+        let failing = routes.get(&path).is_some_and(|r| r.fail_first > 0);
+        if failing && let Some(r) = routes.get_mut(&path) {
+            r.fail_first -= 1;
+        }
+        routes.get(&path).cloned().map(|mut r| {
+            if failing {
+                r.status = 500;
+            }
+            r
+        })
+    };
+    let status = route.as_ref().map_or(404, |r| r.status);
     seen.lock().unwrap().push(SeenRequest {
+        method,
         path: path.clone(),
         headers: headers.clone(),
+        body,
+        status,
     });
-    let route = routes.lock().unwrap().get(&path).cloned();
+    if let Some(r) = &route
+        && r.delay_ms > 0
+    {
+        std::thread::sleep(std::time::Duration::from_millis(r.delay_ms));
+    }
     let resp = match route {
         None => {
             b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+        }
+        Some(r) if r.status == 204 => {
+            b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n".to_vec()
         }
         Some(r) if r.status != 200 => format!(
             "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -214,4 +274,90 @@ pub fn shared_dir() -> Option<PathBuf> {
     }
     eprintln!("SKIPPED: ../shared is not present next to the project; corpus tests skipped");
     None
+}
+
+/// Waits until `cond` holds, checking every 50 ms, for at most `secs`.
+pub fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    cond()
+}
+
+/// A `newswatch run` child process with its stderr in a file.
+pub struct Daemon {
+    pub child: std::process::Child,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    pub fn start(dir: &Path, config: &Path) -> Daemon {
+        Self::start_with(dir, config, &[])
+    }
+
+    pub fn start_with(dir: &Path, config: &Path, env: &[(&str, &str)]) -> Daemon {
+        let log = dir.join(format!(
+            "daemon-{}.log",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        let f = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_newswatch"));
+        cmd.args(["--config", config.to_str().unwrap(), "run"])
+            .current_dir(dir)
+            .env_remove("NEWSWATCH_CONFIG")
+            .env_remove("STATE_DIRECTORY")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(f);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn newswatch run");
+        Daemon { child, log }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "kill -{sig}");
+    }
+
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Waits for the process to exit, at most `secs`; its exit code.
+    pub fn wait_exit(&mut self, secs: u64) -> Option<i32> {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while std::time::Instant::now() < end {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,0 +1,340 @@
+//! Alerts out and the daemon running: the signed webhook, retries, `run`
+//! with signals, and a crash in the middle of a delivery.
+
+use crate::support::*;
+use hmac::{KeyInit, Mac};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+
+fn recent(name: &str) -> String {
+    let now = chrono::Utc::now() - chrono::Duration::minutes(30);
+    fixture(name)
+        .replace("{{RECENT}}", &now.to_rfc2822())
+        .replace("{{RECENT_ISO}}", &now.to_rfc3339())
+}
+
+fn config(dir: &Path, feeds: &[String], hook: &str, extra_sink: &str) -> PathBuf {
+    let mut s = format!(
+        "rules = [\"{}\"]\n[storage]\npath = \"nw.db\"\n[http]\ntimeout = \"5s\"\n[poll]\ninterval = \"1s\"\nmin_interval = \"1s\"\n\
+         [[sink]]\nname = \"desk\"\nkind = \"webhook\"\nurl = \"{hook}\"\nsecret = \"s3cret\"\nretry_base = \"100ms\"\nretry_max = \"300ms\"\ntimeout = \"2s\"\n{extra_sink}\n",
+        shipped_rules()
+    );
+    for f in feeds {
+        s.push_str(&format!("[[feed]]\nurl = \"{f}\"\n"));
+    }
+    let p = dir.join("newswatch.toml");
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+fn hmac_hex(secret: &str, ts: &str, body: &[u8]) -> String {
+    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    m.update(ts.as_bytes());
+    m.update(b".");
+    m.update(body);
+    m.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn once_sends_signed_webhooks_once() {
+    let srv = FeedServer::start();
+    srv.set(
+        "/fr.xml",
+        recent("feeds/fr-coalition.xml"),
+        "application/rss+xml",
+        Some("\"e1\""),
+    );
+    srv.hook("/hook", 0, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &[srv.url("/fr.xml")], &srv.url("/hook"), "");
+    let out = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "once"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let posts = srv.posts("/hook");
+    assert_eq!(
+        posts.len(),
+        2,
+        "two stories fire: {:?}",
+        posts
+            .iter()
+            .map(|p| String::from_utf8_lossy(&p.body).to_string())
+            .collect::<Vec<_>>()
+    );
+    for p in &posts {
+        let body: serde_json::Value = serde_json::from_slice(&p.body).unwrap();
+        assert_eq!(body["version"], 1);
+        assert_eq!(
+            p.headers.get("idempotency-key").map(String::as_str),
+            body["id"].as_str()
+        );
+        assert_eq!(
+            p.headers.get("content-type").map(String::as_str),
+            Some("application/json")
+        );
+        let ts = p
+            .headers
+            .get("x-newswatch-timestamp")
+            .expect("timestamp header");
+        let now = chrono::Utc::now().timestamp();
+        assert!((ts.parse::<i64>().unwrap() - now).abs() < 120);
+        let sig = p
+            .headers
+            .get("x-newswatch-signature")
+            .expect("signature header");
+        assert_eq!(
+            sig,
+            &format!("sha256={}", hmac_hex("s3cret", ts, &p.body)),
+            "signature verifies"
+        );
+        for k in [
+            "detected_at",
+            "severity",
+            "watches",
+            "article",
+            "snippet",
+            "also_seen_in",
+        ] {
+            assert!(body.get(k).is_some(), "{k} in {body}");
+        }
+        assert!(
+            body["article"]["feed"]["url"]
+                .as_str()
+                .unwrap()
+                .ends_with("/fr.xml")
+        );
+    }
+    let meeting = posts
+        .iter()
+        .map(|p| serde_json::from_slice::<serde_json::Value>(&p.body).unwrap())
+        .find(|b| {
+            b["watches"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w["name"] == "coalition-meeting")
+        })
+        .expect("the coalition meeting alert");
+    assert_eq!(meeting["severity"], "high");
+    assert_eq!(
+        meeting["article"]["url"],
+        "https://quotidien.example/2026/coalition-daech-paris"
+    );
+    assert_eq!(meeting["article"]["lang"], "fr");
+    assert!(meeting["snippet"].as_str().unwrap().contains('«'));
+
+    // A second cycle: 304, nothing new, nothing sent.
+    let out = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "once"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(srv.posts("/hook").len(), 2);
+}
+
+#[test]
+fn a_failing_receiver_gets_the_alert_after_retries_under_one_key() {
+    let srv = FeedServer::start();
+    srv.set(
+        "/fr.xml",
+        recent("feeds/fr-coalition.xml"),
+        "application/rss+xml",
+        None,
+    );
+    srv.hook("/hook", 3, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &[srv.url("/fr.xml")], &srv.url("/hook"), "");
+    let out = run(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "once",
+            "--deliver-timeout",
+            "20s",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let posts = srv.posts("/hook");
+    let ok: Vec<&SeenRequest> = posts.iter().filter(|p| p.status == 204).collect();
+    assert_eq!(ok.len(), 2, "each alert arrives once");
+    let mut keys: Vec<&str> = posts
+        .iter()
+        .map(|p| p.headers["idempotency-key"].as_str())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), 2, "retries reuse the alert's key");
+    let db = Connection::open(dir.path().join("nw.db")).unwrap();
+    let attempts: i64 = db
+        .query_row(
+            "SELECT sum(attempts) FROM outbox WHERE state = 'delivered'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(attempts, 5, "3 failures then 2 successes");
+}
+
+#[test]
+fn what_a_sink_still_refuses_stays_pending_for_the_next_run() {
+    let srv = FeedServer::start();
+    srv.set(
+        "/fr.xml",
+        recent("feeds/fr-coalition.xml"),
+        "application/rss+xml",
+        None,
+    );
+    srv.hook("/hook", 1000, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &[srv.url("/fr.xml")], &srv.url("/hook"), "");
+    let out = run(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "once",
+            "--deliver-timeout",
+            "1s",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let first_key = srv.posts("/hook")[0].headers["idempotency-key"].clone();
+    let db = Connection::open(dir.path().join("nw.db")).unwrap();
+    let pending: i64 = db
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(pending, 2);
+    drop(db);
+    srv.hook("/hook", 0, 0);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let out = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "once"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let delivered: Vec<String> = srv
+        .posts("/hook")
+        .iter()
+        .filter(|p| p.status == 204)
+        .map(|p| p.headers["idempotency-key"].clone())
+        .collect();
+    assert_eq!(delivered.len(), 2);
+    assert!(delivered.contains(&first_key));
+}
+
+#[test]
+fn run_polls_alerts_reloads_and_stops_cleanly() {
+    let srv = FeedServer::start();
+    let base = recent("feeds/fr-coalition.xml");
+    srv.set("/fr.xml", base.clone(), "application/rss+xml", None);
+    srv.hook("/hook", 0, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &[srv.url("/fr.xml")], &srv.url("/hook"), "");
+    let mut d = Daemon::start(dir.path(), &cfg);
+    assert!(
+        wait_for(20, || srv.posts("/hook").len() == 2),
+        "first alerts: {}",
+        d.log()
+    );
+
+    // An item added while it runs is alerted.
+    let when = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc2822();
+    let added = base.replace(
+        "</channel>",
+        &format!(
+            "<item><title>Attentat-suicide revendiqué par l'État islamique à Niamey</title><link>https://quotidien.example/2026/niamey</link>\
+             <guid>qi-new-niamey</guid><pubDate>{when}</pubDate><description>Le groupe jihadiste a revendiqué l'attaque.</description></item></channel>"
+        ),
+    );
+    srv.set("/fr.xml", added, "application/rss+xml", None);
+    assert!(
+        wait_for(20, || srv.posts("/hook").len() == 3),
+        "new item alerted: {}",
+        d.log()
+    );
+    let last: serde_json::Value = serde_json::from_slice(&srv.posts("/hook")[2].body).unwrap();
+    assert!(
+        last["article"]["title"]
+            .as_str()
+            .unwrap()
+            .contains("Niamey")
+    );
+
+    // SIGHUP with a broken config keeps the daemon on the old one.
+    std::fs::write(&cfg, "this is = = not toml").unwrap();
+    d.signal("HUP");
+    assert!(
+        wait_for(10, || d.log().contains("reload failed")),
+        "{}",
+        d.log()
+    );
+    assert!(d.alive(), "still running after a bad reload");
+
+    // SIGTERM stops it cleanly.
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(15), Some(0), "{}", d.log());
+    assert_eq!(srv.posts("/hook").len(), 3, "nothing sent twice");
+}
+
+#[test]
+fn after_sigkill_mid_delivery_the_alert_arrives_with_its_first_key() {
+    let srv = FeedServer::start();
+    srv.set(
+        "/fr.xml",
+        recent("feeds/fr-coalition.xml"),
+        "application/rss+xml",
+        None,
+    );
+    // The receiver takes its time: the process is killed while it waits.
+    srv.hook("/hook", 0, 30_000);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &[srv.url("/fr.xml")], &srv.url("/hook"), "");
+    let mut d = Daemon::start(dir.path(), &cfg);
+    assert!(
+        wait_for(20, || !srv.posts("/hook").is_empty()),
+        "a delivery started: {}",
+        d.log()
+    );
+    let first_key = srv.posts("/hook")[0].headers["idempotency-key"].clone();
+    d.signal("KILL");
+    let _ = d.wait_exit(10);
+    drop(d);
+
+    srv.hook("/hook", 0, 0);
+    let before = srv.posts("/hook").len();
+    let mut d = Daemon::start(dir.path(), &cfg);
+    assert!(
+        wait_for(20, || srv.posts("/hook")[before..]
+            .iter()
+            .filter(|p| p.status == 204)
+            .count()
+            >= 2),
+        "pending alerts delivered after restart: {}",
+        d.log()
+    );
+    let after: Vec<String> = srv.posts("/hook")[before..]
+        .iter()
+        .map(|p| p.headers["idempotency-key"].clone())
+        .collect();
+    assert!(
+        after.contains(&first_key),
+        "the interrupted alert keeps its key"
+    );
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(15), Some(0));
+}
