@@ -53,6 +53,8 @@ pub enum Command {
     },
     /// Validate the config and rule packs and print a summary; no network.
     Check,
+    /// An offline tour: sample feeds and a webhook receiver on loopback, one cycle, what fired.
+    Demo,
     /// Run one cycle now: poll every feed, store and match, deliver pending alerts, exit.
     Once {
         /// Longest time spent delivering alerts before exiting.
@@ -159,6 +161,12 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Run { shutdown_timeout } => {
             init_logging("info");
             run_daemon(&path, shutdown_timeout)
+        }
+        Command::Demo => {
+            init_logging("warn");
+            let mut out = std::io::stdout();
+            runtime()?.block_on(crate::demo::run(&mut out))?;
+            Ok(0)
         }
         Command::Check => {
             init_logging("warn");

@@ -17,6 +17,7 @@ pub mod alert;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod demo;
 pub mod fetch;
 pub mod model;
 pub mod parse;

@@ -224,3 +224,32 @@ fn scan_prints_items_and_reports_unreadable_files() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout(&out).lines().count(), 4);
 }
+
+#[test]
+fn demo_runs_offline_and_shows_signed_deliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["demo"], None);
+    let so = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{so}{}", stderr(&out));
+    assert!(so.contains("signature: valid"), "{so}");
+    assert!(!so.contains("INVALID"), "{so}");
+    let fired = so.split("what the webhook receiver got:").next().unwrap();
+    for must in [
+        "Coalition internationale contre Daech à Marrakech",
+        "اجتماع وزاري للتحالف الدولي ضد داعش",
+        "Terrormiliz IS",
+        "Ceuta",
+    ] {
+        assert!(fired.contains(must), "{must} fires:\n{so}");
+    }
+    let body = so.rsplit_once("\n\n").map_or(so.as_str(), |(head, _)| head);
+    for never in ["Osiris", "budget", "الشباب يفوز", "Haushalt", "festival"] {
+        assert!(!body.contains(never), "{never} must not fire:\n{so}");
+    }
+    let received = so.lines().filter(|l| l.contains("POST /hook")).count();
+    assert_eq!(
+        received, 7,
+        "one alert per story, the Rome story once though two feeds carry it:\n{so}"
+    );
+    assert!(so.contains("also seen in:"), "{so}");
+}
