@@ -5,7 +5,7 @@
 use crate::config::{self, Config, ConfigError};
 use crate::daemon::{self, dispatch, pipeline, service};
 use crate::fetch::Fetcher;
-use crate::model::{Field, WatchMatch};
+use crate::model::WatchMatch;
 use crate::parse::parse_feed;
 use crate::store::{self, Store};
 use anyhow::{Context, Result};
@@ -81,6 +81,22 @@ pub enum Command {
         /// Read JSON Lines and print one JSON result per line.
         #[arg(long)]
         jsonl: bool,
+        /// Also show each watch's query tree with which parts held (✓) and which did not (✗).
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Measure the rules on labelled articles: precision, recall and F1 per watch, and the misses.
+    ///
+    /// FILE is JSON Lines: {"id","title","summary","content","label"} with label
+    /// `none` or a watch name written with `_` (coalition_meeting ↔ coalition-meeting);
+    /// "labels": [...] gives several.
+    Eval {
+        /// The labelled file.
+        #[arg(value_name = "FILE.jsonl")]
+        file: PathBuf,
+        /// One JSON object with the figures and the misses.
+        #[arg(long)]
+        json: bool,
     },
     /// List recent matches from the database.
     Matches {
@@ -180,9 +196,13 @@ pub fn run(cli: Cli) -> Result<u8> {
             init_logging("warn");
             scan(&path, json, store, &files)
         }
-        Command::TestRules { jsonl } => {
+        Command::TestRules { jsonl, explain } => {
             init_logging("warn");
-            test_rules(&path, jsonl)
+            test_rules(&path, jsonl, explain)
+        }
+        Command::Eval { file, json } => {
+            init_logging("warn");
+            eval(&path, &file, json)
         }
         Command::Matches {
             since,
@@ -404,7 +424,115 @@ fn scan(path: &Path, as_json: bool, do_store: bool, files: &[PathBuf]) -> Result
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
-fn test_rules(path: &Path, jsonl: bool) -> Result<u8> {
+fn eval(path: &Path, file: &Path, as_json: bool) -> Result<u8> {
+    use crate::rules::labelled::{self, Labelled};
+    let cfg = load_config(path)?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut items = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: bad JSON", file.display(), n + 1))?;
+        let s = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_str())
+                .map(crate::text::html_to_text)
+                .unwrap_or_default()
+        };
+        let mut labels: Vec<String> = v
+            .get("labels")
+            .and_then(|l| l.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(l) = v.get("label").and_then(|l| l.as_str()) {
+            labels.push(l.to_string());
+        }
+        if labels.is_empty() {
+            anyhow::bail!(
+                "{}:{}: no `label` (use \"none\" for an article no watch should flag)",
+                file.display(),
+                n + 1
+            );
+        }
+        let id = match v.get("id") {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => format!("line {}", n + 1),
+        };
+        items.push(Labelled {
+            id,
+            title: s("title"),
+            summary: s("summary"),
+            content: s("content"),
+            labels,
+        });
+    }
+    let rep = labelled::score(&cfg.rules, &items);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if as_json {
+        let figures: Vec<serde_json::Value> = rep
+            .figures
+            .iter()
+            .map(|f| json!({"watch": f.name, "tp": f.tp, "fp": f.fp, "fn": f.fn_, "precision": f.precision, "recall": f.recall, "f1": f.f1}))
+            .collect();
+        let misses: Vec<serde_json::Value> = rep
+            .misses
+            .iter()
+            .map(|m| json!({"kind": m.kind, "watch": m.watch, "id": m.id, "title": m.title, "fired": m.fired, "detail": m.detail}))
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            json!({"items": rep.items, "figures": figures, "misses": misses})
+        )?;
+    } else {
+        writeln!(out, "{} labelled items", rep.items)?;
+        writeln!(
+            out,
+            "{:<20} {:>9} {:>9} {:>9} {:>5} {:>5} {:>5}",
+            "watch", "precision", "recall", "F1", "tp", "fp", "fn"
+        )?;
+        for f in &rep.figures {
+            writeln!(
+                out,
+                "{:<20} {:>9.3} {:>9.3} {:>9.3} {:>5} {:>5} {:>5}",
+                f.name, f.precision, f.recall, f.f1, f.tp, f.fp, f.fn_
+            )?;
+        }
+        if !rep.misses.is_empty() {
+            writeln!(out, "\nmisclassified:")?;
+        }
+        for m in &rep.misses {
+            let fired = if m.fired.is_empty() {
+                "nothing".to_string()
+            } else {
+                m.fired.join(", ")
+            };
+            writeln!(out, "{} {:<18} {:<10} {}", m.kind, m.watch, m.id, m.title)?;
+            let what = if m.kind == "FP" { "terms" } else { "missing" };
+            writeln!(out, "   fired: {fired}; {what}: {}", m.detail)?;
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+fn explain_json(cfg: &Config, title: &str, summary: &str, content: &str) -> serde_json::Value {
+    cfg.rules
+        .explain(title, summary, content)
+        .into_iter()
+        .map(|e| json!({"watch": e.watch, "fired": e.fired, "score": e.score, "min_score": e.min_score, "tree": e.tree}))
+        .collect()
+}
+
+fn test_rules(path: &Path, jsonl: bool, explain: bool) -> Result<u8> {
     let cfg = load_config(path)?;
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -437,7 +565,12 @@ fn test_rules(path: &Path, jsonl: bool) -> Result<u8> {
                 .rules
                 .evaluate(&field("title"), &field("summary"), &field("content"));
             let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
-            writeln!(out, "{}", json!({"id": id, "watches": watches_json(&ms)}))?;
+            let mut line = json!({"id": id, "watches": watches_json(&ms)});
+            if explain {
+                line["explain"] =
+                    explain_json(&cfg, &field("title"), &field("summary"), &field("content"));
+            }
+            writeln!(out, "{line}")?;
         }
         out.flush()?;
         return Ok(if bad > 0 { 1 } else { 0 });
@@ -448,11 +581,11 @@ fn test_rules(path: &Path, jsonl: bool) -> Result<u8> {
         .read_to_string(&mut text)
         .context("cannot read standard input")?;
     let (title, content) = text.split_once('\n').unwrap_or((text.as_str(), ""));
-    let ms = cfg.rules.evaluate(
-        &crate::text::html_to_text(title),
-        "",
-        &crate::text::html_to_text(content),
+    let (title, content) = (
+        crate::text::html_to_text(title),
+        crate::text::html_to_text(content),
     );
+    let ms = cfg.rules.evaluate(&title, "", &content);
     if ms.is_empty() {
         writeln!(
             out,
@@ -476,8 +609,18 @@ fn test_rules(path: &Path, jsonl: bool) -> Result<u8> {
     {
         writeln!(out, "{} did not fire", w.name)?;
     }
+    if explain {
+        for e in cfg.rules.explain(&title, "", &content) {
+            let verdict = if e.fired { "fired" } else { "did not fire" };
+            writeln!(
+                out,
+                "\n{}: {verdict} (score {}, min_score {})",
+                e.watch, e.score, e.min_score
+            )?;
+            write!(out, "{}", e.tree)?;
+        }
+    }
     out.flush()?;
-    let _ = Field::ALL;
     Ok(0)
 }
 

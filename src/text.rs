@@ -200,6 +200,15 @@ impl Normalized {
 
 /// Normalizes text for matching; see the module documentation.
 pub fn normalize(src: &str) -> Normalized {
+    normalize_with(src, true)
+}
+
+/// [`normalize`] without case folding, for case-sensitive terms (`=IS`).
+pub fn normalize_keep_case(src: &str) -> Normalized {
+    normalize_with(src, false)
+}
+
+fn normalize_with(src: &str, fold_case: bool) -> Normalized {
     let mut n = Normalized {
         text: String::with_capacity(src.len() + 8),
         words: Vec::with_capacity(src.len() / 6 + 1),
@@ -210,14 +219,15 @@ pub fn normalize(src: &str) -> Normalized {
         let end = (i + c.len_utf8()) as u32;
         if c.is_ascii() {
             if c.is_ascii_alphanumeric() {
-                push_word_char(&mut n, &mut in_word, c.to_ascii_lowercase(), i as u32, end);
+                let c = if fold_case { c.to_ascii_lowercase() } else { c };
+                push_word_char(&mut n, &mut in_word, c, i as u32, end);
             } else {
                 in_word = false;
             }
             continue;
         }
         buf.clear();
-        fold_char(c, &mut buf);
+        fold_char(c, fold_case, &mut buf);
         for &d in &buf {
             if d == SEP {
                 in_word = false;
@@ -257,7 +267,7 @@ fn push_word_char(n: &mut Normalized, in_word: &mut bool, c: char, orig: u32, or
 
 /// Folds one non-ASCII character into zero or more output characters
 /// (word characters, or [`SEP`]).
-fn fold_char(c: char, out: &mut Vec<char>) {
+fn fold_char(c: char, fold_case: bool, out: &mut Vec<char>) {
     match c {
         // Invisible joiners, soft hyphen and Arabic tatweel: no effect on words.
         '\u{00ad}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}'
@@ -276,7 +286,12 @@ fn fold_char(c: char, out: &mut Vec<char>) {
         if is_mark(gc.get(d)) {
             continue;
         }
-        for l in d.to_lowercase() {
+        let lowered: Vec<char> = if fold_case {
+            d.to_lowercase().collect()
+        } else {
+            vec![d]
+        };
+        for l in lowered {
             if is_mark(gc.get(l)) {
                 continue;
             }

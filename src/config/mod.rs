@@ -854,6 +854,20 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
                     file: fi,
                     offset: qoff,
                 },
+                min_score: w.min_score.unwrap_or(0.0),
+                includes: w
+                    .includes
+                    .iter()
+                    .map(|i| {
+                        (
+                            i.get_ref().clone(),
+                            SourcePos {
+                                file: fi,
+                                offset: i.span().start,
+                            },
+                        )
+                    })
+                    .collect(),
             });
         }
     }

@@ -146,6 +146,12 @@ pub struct RawWatch {
     pub description: Option<String>,
     /// The query.
     pub query: Spanned<String>,
+    /// Fires only when the matched terms score at least this (default 0).
+    pub min_score: Option<f64>,
+    /// Watches whose labelled items this one may also fire on without
+    /// counting against it in `newswatch eval`.
+    #[serde(default)]
+    pub includes: Vec<Spanned<String>>,
 }
 
 /// Parses `"90s"`, `"10m"`, `"1h30m"`, `"2d"`, `"500ms"`, `"1w"`.

@@ -4,18 +4,25 @@
 //! All terms of all watches go into one Aho-Corasick automaton over the
 //! normalized text (see [`crate::text::normalize`]), so an article is
 //! scanned once per field whatever the number of watches. Word boundaries
-//! are checked on each hit; Arabic terms may be preceded by proclitics.
-//! Each watch's query is then evaluated over the hits.
+//! are checked on each hit; Arabic terms may be preceded by proclitics;
+//! case-sensitive terms (`=IS`) are checked against the original text. Each
+//! watch's query is then evaluated over the hits (`eval.rs`).
 //!
 //! Pure and deterministic: no I/O, no clock, no state between calls.
 
+mod eval;
+pub mod labelled;
+#[cfg(test)]
+mod proptests;
 pub mod query;
 
-use crate::model::{Article, Field, Severity, TermHit, WatchMatch};
-use crate::text::{Normalized, is_arabic, normalize};
+pub use eval::Explained;
+
+use crate::model::Severity;
+use crate::text::{is_arabic, normalize, normalize_keep_case};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use query::Ast;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// A place in a rule pack file (file index as known to `config`, byte offset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +59,12 @@ pub struct WatchDef {
     pub query: String,
     /// Where the query text starts.
     pub query_pos: SourcePos,
+    /// The watch fires only when its score reaches this.
+    pub min_score: f64,
+    /// Watches whose labelled items this one may also fire on without
+    /// counting against it in `eval` (e.g. counterterrorism includes
+    /// coalition-meeting).
+    pub includes: Vec<(String, SourcePos)>,
 }
 
 /// A rule error: where, how long, what.
@@ -71,21 +84,33 @@ type TermId = usize;
 struct Term {
     /// As written in the rule.
     display: String,
-    /// Index of its normalized pattern in the automaton.
-    pattern: usize,
     /// Trailing `*`: the last word may continue.
     prefix: bool,
     /// First character is Arabic: proclitics allowed before it.
     arabic: bool,
+    /// For `=TERM`: the normalized form with case kept, words joined
+    /// without spaces (compared against the original text on each hit).
+    case: Option<String>,
+    /// `term^w`: multiplies the term's contribution to the score.
+    weight: f64,
 }
 
 #[derive(Debug, Clone)]
 enum Expr {
-    Terms(Vec<TermId>),
+    Terms {
+        ids: Vec<TermId>,
+        weight: f64,
+        label: String,
+    },
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
-    Near(Vec<TermId>, Vec<TermId>, u32),
+    Near {
+        a: Vec<TermId>,
+        b: Vec<TermId>,
+        n: u32,
+        label: String,
+    },
     Field(u8, Box<Expr>),
 }
 
@@ -100,6 +125,10 @@ pub struct Watch {
     pub description: Option<String>,
     /// The query as written.
     pub query: String,
+    /// Lowest score at which it fires.
+    pub min_score: f64,
+    /// Watches whose items it may also fire on (see [`WatchDef::includes`]).
+    pub includes: Vec<String>,
     expr: Expr,
 }
 
@@ -111,21 +140,8 @@ pub struct RuleSet {
     automaton: Option<AhoCorasick>,
     /// For each pattern, the terms that use it.
     pattern_terms: Vec<Vec<TermId>>,
+    patterns: usize,
     lists: usize,
-}
-
-const ALL_FIELDS: u8 = 0b111;
-
-fn field_bit(f: Field) -> u8 {
-    1 << f.index()
-}
-
-/// One occurrence of a pattern in a field.
-#[derive(Debug, Clone, Copy)]
-struct Hit {
-    field: u8,
-    word: u32,
-    last_word: u32,
 }
 
 impl RuleSet {
@@ -136,6 +152,7 @@ impl RuleSet {
             watches: Vec::new(),
             automaton: None,
             pattern_terms: Vec::new(),
+            patterns: 0,
             lists: 0,
         }
     }
@@ -155,267 +172,9 @@ impl RuleSet {
         (self.terms.len(), self.lists)
     }
 
-    /// Evaluates an article: every watch that fires, best score first.
-    pub fn evaluate_article(&self, a: &Article) -> Vec<WatchMatch> {
-        self.evaluate(&a.title, &a.summary, &a.content)
-    }
-
-    /// Evaluates plain-text fields.
-    pub fn evaluate(&self, title: &str, summary: &str, content: &str) -> Vec<WatchMatch> {
-        let Some(ac) = &self.automaton else {
-            return Vec::new();
-        };
-        if self.watches.is_empty() {
-            return Vec::new();
-        }
-        let originals = [title, summary, content];
-        let normed: [Normalized; 3] = [normalize(title), normalize(summary), normalize(content)];
-        let mut term_hits: Vec<Vec<Hit>> = vec![Vec::new(); self.terms.len()];
-        let mut any = false;
-        for (fi, n) in normed.iter().enumerate() {
-            if n.text.is_empty() {
-                continue;
-            }
-            let bytes = n.text.as_bytes();
-            for m in ac.find_overlapping_iter(&n.text) {
-                let (s, e) = (m.start(), m.end());
-                let word = n.word_at(s);
-                let w = n.words[word];
-                let at_start = w.start as usize == s;
-                let whole = e == bytes.len() || bytes[e] == b' ';
-                let last_word = n.word_at(e.saturating_sub(1)) as u32;
-                for &t in &self.pattern_terms[m.pattern().as_usize()] {
-                    let term = &self.terms[t];
-                    let clitic_ok = term.arabic && is_proclitic(&n.text[w.start as usize..s]);
-                    if !(at_start || clitic_ok) {
-                        continue;
-                    }
-                    if !whole && !term.prefix {
-                        continue;
-                    }
-                    term_hits[t].push(Hit {
-                        field: 1 << fi,
-                        word: word as u32,
-                        last_word,
-                    });
-                    any = true;
-                }
-            }
-        }
-        if !any {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        for w in &self.watches {
-            let mut used: BTreeMap<(TermId, u8), u32> = BTreeMap::new();
-            if !eval(&w.expr, ALL_FIELDS, &term_hits, &mut Some(&mut used)) {
-                continue;
-            }
-            let mut terms = Vec::new();
-            let mut score = 0.0;
-            let mut marks: Vec<(u8, u32, u32)> = Vec::new();
-            for (&(t, fbit), &count) in &used {
-                let field = Field::ALL[fbit.trailing_zeros() as usize];
-                let weight = match field {
-                    Field::Title => 3.0,
-                    Field::Summary => 1.5,
-                    Field::Content => 1.0,
-                };
-                score += weight * f64::from(count.min(5));
-                terms.push(TermHit {
-                    term: self.terms[t].display.clone(),
-                    field,
-                    count,
-                });
-                for h in term_hits[t].iter().filter(|h| h.field == fbit) {
-                    marks.push((fbit, h.word, h.last_word));
-                }
-            }
-            terms.sort_by(|a, b| {
-                a.field
-                    .cmp(&b.field)
-                    .then(b.count.cmp(&a.count))
-                    .then(a.term.cmp(&b.term))
-            });
-            let snippet = snippet(&originals, &normed, &marks);
-            out.push(WatchMatch {
-                watch: w.name.clone(),
-                severity: w.severity,
-                score: (score * 10.0).round() / 10.0,
-                terms,
-                snippet,
-            });
-        }
-        out.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(b.score.total_cmp(&a.score))
-        });
-        out
-    }
-}
-
-/// Proclitic sequences allowed before an Arabic term (normalized letters):
-/// an optional conjunction (و ف), then an optional preposition (ب ك ل) and/or
-/// the article (ال), or لل (li + al).
-fn is_proclitic(p: &str) -> bool {
-    if p.is_empty() {
-        return true;
-    }
-    let rest = p
-        .strip_prefix('و')
-        .or_else(|| p.strip_prefix('ف'))
-        .unwrap_or(p);
-    matches!(rest, "" | "ب" | "ك" | "ل" | "ال" | "بال" | "كال" | "لل")
-}
-
-type Used<'a> = Option<&'a mut BTreeMap<(TermId, u8), u32>>;
-
-fn count_into(ids: &[TermId], mask: u8, hits: &[Vec<Hit>], used: &mut Used<'_>) {
-    if let Some(u) = used.as_deref_mut() {
-        for &t in ids {
-            for h in hits[t].iter().filter(|h| h.field & mask != 0) {
-                *u.entry((t, h.field)).or_insert(0) += 1;
-            }
-        }
-    }
-}
-
-/// Evaluates `e` restricted to the fields in `mask`; when `used` is given,
-/// records the terms that made the true branches true.
-fn eval(e: &Expr, mask: u8, hits: &[Vec<Hit>], used: &mut Used<'_>) -> bool {
-    match e {
-        Expr::Terms(ids) => {
-            let ok = ids
-                .iter()
-                .any(|&t| hits[t].iter().any(|h| h.field & mask != 0));
-            if ok {
-                count_into(ids, mask, hits, used);
-            }
-            ok
-        }
-        Expr::And(items) => {
-            if !items.iter().all(|i| eval(i, mask, hits, &mut None)) {
-                return false;
-            }
-            for i in items {
-                eval(i, mask, hits, used);
-            }
-            true
-        }
-        Expr::Or(items) => {
-            let mut ok = false;
-            for i in items {
-                if eval(i, mask, hits, used) {
-                    ok = true;
-                }
-            }
-            ok
-        }
-        Expr::Not(inner) => !eval(inner, mask, hits, &mut None),
-        Expr::Near(a, b, n) => {
-            let mut ok = false;
-            for &ta in a {
-                for ha in hits[ta].iter().filter(|h| h.field & mask != 0) {
-                    for &tb in b {
-                        for hb in hits[tb].iter().filter(|h| h.field == ha.field) {
-                            if ha.word == hb.word && ta != tb && ha.last_word == hb.last_word {
-                                continue;
-                            }
-                            let gap = if ha.word <= hb.word {
-                                hb.word.saturating_sub(ha.last_word)
-                            } else {
-                                ha.word.saturating_sub(hb.last_word)
-                            };
-                            if gap <= *n {
-                                ok = true;
-                                if let Some(u) = used.as_deref_mut() {
-                                    *u.entry((ta, ha.field)).or_insert(0) += 1;
-                                    *u.entry((tb, hb.field)).or_insert(0) += 1;
-                                } else {
-                                    return true;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            ok
-        }
-        Expr::Field(m, inner) => eval(inner, mask & m, hits, used),
-    }
-}
-
-/// Builds a short excerpt around the first marked hit, in the original text,
-/// with every marked word range wrapped in «».
-fn snippet(orig: &[&str; 3], normed: &[Normalized; 3], marks: &[(u8, u32, u32)]) -> String {
-    // Prefer the summary, then content, then title.
-    let field = [1usize, 2, 0]
-        .into_iter()
-        .find(|&f| marks.iter().any(|m| m.0 == 1 << f))
-        .unwrap_or(0);
-    let text = orig[field];
-    let n = &normed[field];
-    let mut ranges: Vec<(usize, usize)> = marks
-        .iter()
-        .filter(|m| m.0 == 1 << field)
-        .filter_map(|&(_, w, lw)| {
-            let a = n.words.get(w as usize)?;
-            let b = n.words.get(lw as usize)?;
-            Some((a.orig_start as usize, b.orig_end as usize))
-        })
-        .collect();
-    ranges.sort_unstable();
-    ranges.dedup();
-    let Some(&(first, _)) = ranges.first() else {
-        return truncate_chars(text, 200);
-    };
-    let mut start = floor_char(text, first.saturating_sub(90));
-    if start > 0 {
-        // Start at a word boundary.
-        if let Some(sp) = text[start..first].find(' ') {
-            start += sp + 1;
-        }
-    }
-    let mut end = floor_char(text, (start + 260).min(text.len()));
-    if end < text.len()
-        && let Some(sp) = text[first.max(start)..end].rfind(' ')
-    {
-        end = first.max(start) + sp;
-    }
-    let mut out = String::new();
-    if start > 0 {
-        out.push_str("… ");
-    }
-    let mut at = start;
-    for &(s, e) in &ranges {
-        if s < at || e > end {
-            continue;
-        }
-        out.push_str(&text[at..s]);
-        out.push('«');
-        out.push_str(&text[s..e]);
-        out.push('»');
-        at = e;
-    }
-    out.push_str(&text[at..end]);
-    if end < text.len() {
-        out.push_str(" …");
-    }
-    out
-}
-
-fn floor_char(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn truncate_chars(s: &str, n: usize) -> String {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => format!("{} …", &s[..i]),
-        None => s.to_string(),
+    /// How many patterns the automaton holds (terms plus their spelling variants).
+    pub fn pattern_count(&self) -> usize {
+        self.patterns
     }
 }
 
@@ -423,70 +182,140 @@ fn truncate_chars(s: &str, n: usize) -> String {
 struct Compiler {
     patterns: Vec<String>,
     pattern_index: HashMap<String, usize>,
+    pattern_terms: Vec<Vec<TermId>>,
     terms: Vec<Term>,
-    term_index: HashMap<(String, bool), TermId>,
+    term_index: HashMap<(String, bool, Option<String>, u64), TermId>,
     errors: Vec<RuleError>,
 }
 
+/// Splits a trailing `^weight` off a term as written.
+fn split_weight(raw: &str) -> Result<(&str, f64), String> {
+    let Some(i) = raw.rfind('^') else {
+        return Ok((raw, 1.0));
+    };
+    // A caret inside a phrase is text, not a weight.
+    if raw[..i].starts_with(['"', '=']) && !raw[..i].ends_with('"') {
+        return Ok((raw, 1.0));
+    }
+    match raw[i + 1..].parse::<f64>() {
+        Ok(w) if w.is_finite() && w > 0.0 => Ok((&raw[..i], w)),
+        _ => Err(format!(
+            "bad weight in {raw:?}: expected a positive number after ^, e.g. {}^2",
+            &raw[..i]
+        )),
+    }
+}
+
+/// German umlauts written out (ä → ae …), for terms written with umlauts.
+fn umlauts_spelled(s: &str) -> Option<String> {
+    let lower = s.to_lowercase();
+    if !lower.contains(['ä', 'ö', 'ü']) {
+        return None;
+    }
+    Some(
+        lower
+            .replace('ä', "ae")
+            .replace('ö', "oe")
+            .replace('ü', "ue"),
+    )
+}
+
 impl Compiler {
-    /// Compiles one term as written; `None` (with an error recorded) when it
-    /// has no letters or digits or misuses `*`.
-    fn term(&mut self, written: &str, pos: SourcePos, len: usize) -> Option<TermId> {
-        let raw = written.trim();
-        let unquoted = raw
-            .strip_prefix('"')
-            .and_then(|r| r.strip_suffix('"'))
-            .unwrap_or(raw);
-        let (body, prefix) = match unquoted.strip_suffix('*') {
-            Some(b) => (b, true),
-            None => (unquoted, false),
-        };
-        if body.contains('*') {
-            self.errors.push(RuleError {
-                pos,
-                len,
-                message: format!("bad term {raw:?}: `*` is allowed only at the end of a term"),
-            });
-            return None;
-        }
-        let norm = normalize(body).text;
-        if norm.is_empty() {
-            self.errors.push(RuleError {
-                pos,
-                len,
-                message: format!("bad term {raw:?}: it has no letters or digits"),
-            });
-            return None;
-        }
-        if prefix && norm.chars().count() < 3 {
-            self.errors.push(RuleError {
-                pos,
-                len,
-                message: format!("bad term {raw:?}: a prefix needs at least 3 letters before `*`"),
-            });
-            return None;
-        }
-        if let Some(&id) = self.term_index.get(&(norm.clone(), prefix)) {
-            return Some(id);
-        }
-        let pattern = match self.pattern_index.get(&norm) {
+    fn pattern(&mut self, norm: &str, term: TermId) {
+        let p = match self.pattern_index.get(norm) {
             Some(&p) => p,
             None => {
-                self.patterns.push(norm.clone());
+                self.patterns.push(norm.to_string());
+                self.pattern_terms.push(Vec::new());
                 self.pattern_index
-                    .insert(norm.clone(), self.patterns.len() - 1);
+                    .insert(norm.to_string(), self.patterns.len() - 1);
                 self.patterns.len() - 1
             }
         };
+        if !self.pattern_terms[p].contains(&term) {
+            self.pattern_terms[p].push(term);
+        }
+    }
+
+    /// Compiles one term as written; `None` (with an error recorded) when it
+    /// has no letters or digits or misuses `*`, `=` or `^`.
+    fn term(&mut self, written: &str, pos: SourcePos, len: usize) -> Option<TermId> {
+        let raw = written.trim();
+        let err = |c: &mut Compiler, message: String| {
+            c.errors.push(RuleError { pos, len, message });
+            None
+        };
+        let (body, weight) = match split_weight(raw) {
+            Ok(v) => v,
+            Err(m) => return err(self, m),
+        };
+        let (case_sensitive, body) = match body.strip_prefix('=') {
+            Some(b) => (true, b),
+            None => (false, body),
+        };
+        let unquoted = body
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .unwrap_or(body);
+        if unquoted.contains('"') {
+            return err(self, format!("bad term {raw:?}: unbalanced quote"));
+        }
+        let (text, prefix) = match unquoted.strip_suffix('*') {
+            Some(b) => (b, true),
+            None => (unquoted, false),
+        };
+        if text.contains('*') {
+            return err(
+                self,
+                format!("bad term {raw:?}: `*` is allowed only at the end of a term"),
+            );
+        }
+        let norm = normalize(text).text;
+        if norm.is_empty() {
+            return err(
+                self,
+                format!("bad term {raw:?}: it has no letters or digits"),
+            );
+        }
+        if prefix && norm.chars().count() < 3 {
+            return err(
+                self,
+                format!("bad term {raw:?}: a prefix needs at least 3 letters before `*`"),
+            );
+        }
+        let case = case_sensitive.then(|| normalize_keep_case(text).text.replace(' ', ""));
+        let key = (norm.clone(), prefix, case.clone(), weight.to_bits());
+        if let Some(&id) = self.term_index.get(&key) {
+            return Some(id);
+        }
         let arabic = norm.chars().next().is_some_and(is_arabic);
         self.terms.push(Term {
             display: raw.to_string(),
-            pattern,
             prefix,
             arabic,
+            case,
+            weight,
         });
         let id = self.terms.len() - 1;
-        self.term_index.insert((norm, prefix), id);
+        self.term_index.insert(key, id);
+        // The spellings the term matches: as written, umlauts written out,
+        // and a short phrase written as one word ("counter terrorism" →
+        // "counterterrorism").
+        let mut forms = vec![norm.clone()];
+        if let Some(alt) = umlauts_spelled(text) {
+            forms.push(normalize(&alt).text);
+        }
+        for f in forms.clone() {
+            let words = f.split(' ').count();
+            if !arabic && (2..=3).contains(&words) {
+                forms.push(f.replace(' ', ""));
+            }
+        }
+        forms.sort();
+        forms.dedup();
+        for f in forms {
+            self.pattern(&f, id);
+        }
         Some(id)
     }
 }
@@ -496,6 +325,7 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
     let mut c = Compiler {
         patterns: Vec::new(),
         pattern_index: HashMap::new(),
+        pattern_terms: Vec::new(),
         terms: Vec::new(),
         term_index: HashMap::new(),
         errors: Vec::new(),
@@ -526,8 +356,9 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
         }
         list_terms.insert(l.name.clone(), ids);
     }
+    let names: Vec<String> = watches.iter().map(|w| w.name.clone()).collect();
     let mut compiled = Vec::new();
-    let mut names: HashMap<String, ()> = HashMap::new();
+    let mut seen_names: HashMap<String, ()> = HashMap::new();
     for w in watches {
         if w.name.trim().is_empty() {
             c.errors.push(RuleError {
@@ -535,11 +366,30 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
                 len: 2,
                 message: "watch `name` is empty".into(),
             });
-        } else if names.insert(w.name.clone(), ()).is_some() {
+        } else if seen_names.insert(w.name.clone(), ()).is_some() {
             c.errors.push(RuleError {
                 pos: w.name_pos,
                 len: w.name.len() + 2,
                 message: format!("watch {:?} is defined twice", w.name),
+            });
+        }
+        for (inc, pos) in &w.includes {
+            if !names.contains(inc) {
+                c.errors.push(RuleError {
+                    pos: *pos,
+                    len: inc.len() + 2,
+                    message: format!(
+                        "in watch {:?}: `includes` names unknown watch {inc:?}",
+                        w.name
+                    ),
+                });
+            }
+        }
+        if !(w.min_score.is_finite() && w.min_score >= 0.0) {
+            c.errors.push(RuleError {
+                pos: w.name_pos,
+                len: w.name.len() + 2,
+                message: format!("in watch {:?}: `min_score` must be a number >= 0", w.name),
             });
         }
         let ast = match query::parse(&w.query) {
@@ -570,16 +420,14 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
                 severity: w.severity,
                 description: w.description,
                 query: w.query,
+                min_score: w.min_score,
+                includes: w.includes.into_iter().map(|(n, _)| n).collect(),
                 expr,
             });
         }
     }
     if !c.errors.is_empty() {
         return Err(c.errors);
-    }
-    let mut pattern_terms = vec![Vec::new(); c.patterns.len()];
-    for (id, t) in c.terms.iter().enumerate() {
-        pattern_terms[t.pattern].push(id);
     }
     let automaton = if c.patterns.is_empty() {
         None
@@ -602,14 +450,15 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
         terms: c.terms,
         watches: compiled,
         automaton,
-        pattern_terms,
+        pattern_terms: c.pattern_terms,
+        patterns: c.patterns.len(),
         lists: n_lists,
     })
 }
 
 fn is_purely_negative(e: &Expr) -> bool {
     match e {
-        Expr::Terms(_) | Expr::Near(..) => false,
+        Expr::Terms { .. } | Expr::Near { .. } => false,
         Expr::Not(_) => true,
         Expr::And(items) => items.iter().all(is_purely_negative),
         Expr::Or(items) => items.iter().any(is_purely_negative),
@@ -628,9 +477,24 @@ fn lower(
         offset: w.query_pos.offset + off,
     };
     match a {
-        Ast::Term(s, off) => c.term(s, at(*off), s.len()).map(|id| Expr::Terms(vec![id])),
-        Ast::List(name, off) => match lists.get(name) {
-            Some(ids) => Some(Expr::Terms(ids.clone())),
+        Ast::Term(s, off) => c.term(s, at(*off), s.len()).map(|id| Expr::Terms {
+            ids: vec![id],
+            weight: 1.0,
+            label: s.clone(),
+        }),
+        Ast::List(name, weight, off) => match lists.get(name) {
+            Some(ids) => {
+                let label = if *weight == 1.0 {
+                    format!("@{name}")
+                } else {
+                    format!("@{name}^{weight}")
+                };
+                Some(Expr::Terms {
+                    ids: ids.clone(),
+                    weight: *weight,
+                    label,
+                })
+            }
             None => {
                 let mut known: Vec<&str> = lists.keys().map(String::as_str).collect();
                 known.sort_unstable();
@@ -655,21 +519,23 @@ fn lower(
         }
         Ast::Not(inner) => lower(inner, w, c, lists).map(|e| Expr::Not(Box::new(e))),
         Ast::Field(f, inner) => {
-            lower(inner, w, c, lists).map(|e| Expr::Field(field_bit(*f), Box::new(e)))
+            lower(inner, w, c, lists).map(|e| Expr::Field(1 << f.index(), Box::new(e)))
         }
         Ast::Near(l, r, n, off) => {
             let le = lower(l, w, c, lists)?;
             let re = lower(r, w, c, lists)?;
             match (flatten_terms(&le), flatten_terms(&re)) {
-                (Some(a), Some(b)) => Some(Expr::Near(a, b, *n)),
+                (Some((a, la)), Some((b, lb))) => Some(Expr::Near {
+                    a,
+                    b,
+                    n: *n,
+                    label: format!("{la} NEAR/{n} {lb}"),
+                }),
                 _ => {
                     c.errors.push(RuleError {
                         pos: at(*off),
                         len: 4,
-                        message: format!(
-                            "in watch {:?}: each side of NEAR must be a term, a @list or a group of them joined by OR",
-                            w.name
-                        ),
+                        message: format!("in watch {:?}: each side of NEAR must be a term, a @list or a group of them joined by OR", w.name),
                     });
                     None
                 }
@@ -678,15 +544,18 @@ fn lower(
     }
 }
 
-fn flatten_terms(e: &Expr) -> Option<Vec<TermId>> {
+fn flatten_terms(e: &Expr) -> Option<(Vec<TermId>, String)> {
     match e {
-        Expr::Terms(ids) => Some(ids.clone()),
+        Expr::Terms { ids, label, .. } => Some((ids.clone(), label.clone())),
         Expr::Or(items) => {
             let mut out = Vec::new();
+            let mut labels = Vec::new();
             for i in items {
-                out.extend(flatten_terms(i)?);
+                let (ids, l) = flatten_terms(i)?;
+                out.extend(ids);
+                labels.push(l);
             }
-            Some(out)
+            Some((out, format!("({})", labels.join(" OR "))))
         }
         _ => None,
     }
@@ -718,6 +587,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Field;
 
     fn set(lists: &[(&str, &[&str])], watches: &[(&str, &str)]) -> Result<RuleSet, Vec<RuleError>> {
         let p = SourcePos { file: 0, offset: 0 };
@@ -739,6 +609,8 @@ mod tests {
                     description: None,
                     query: q.to_string(),
                     query_pos: p,
+                    min_score: if n.starts_with("scored") { 5.0 } else { 0.0 },
+                    includes: vec![],
                 })
                 .collect(),
         )
@@ -848,5 +720,92 @@ mod tests {
         );
         let errs = set(&[], &[("w", "NOT isis")]).unwrap_err();
         assert!(errs[0].message.contains("no positive term"));
+    }
+
+    #[test]
+    fn case_sensitive_terms() {
+        let rs = set(
+            &[("de", &["=IS", "\"Terrormiliz =IS\""]), ("fr", &["=EI"])],
+            &[("w", "@de OR @fr")],
+        )
+        .unwrap();
+        assert_eq!(fires(&rs, "Anschlag: IS bekennt sich", ""), ["w"]);
+        assert!(fires(&rs, "This is what it is", "").is_empty());
+        assert_eq!(fires(&rs, "", "un combattant d'EI arrêté"), ["w"]);
+        assert!(fires(&rs, "", "Ei ei, einem Ei").is_empty());
+    }
+
+    #[test]
+    fn umlauts_and_joined_spellings() {
+        let rs = set(
+            &[],
+            &[(
+                "w",
+                "Terrorbekämpfung OR \"counter terrorism\" OR \"al qaeda\"",
+            )],
+        )
+        .unwrap();
+        for t in [
+            "Terrorbekämpfung",
+            "TERRORBEKAEMPFUNG",
+            "Terrorbekampfung",
+            "counterterrorism",
+            "counter-terrorism",
+            "Counter Terrorism",
+            "Al-Qaeda",
+            "alqaeda",
+        ] {
+            assert_eq!(fires(&rs, t, ""), ["w"], "{t}");
+        }
+        assert!(fires(&rs, "counter the terrorism", "").is_empty());
+    }
+
+    #[test]
+    fn weights_and_min_score() {
+        let rs = set(
+            &[("g", &["isis", "daesh^3"])],
+            &[("scored", "@g"), ("plain", "@g^2")],
+        )
+        .unwrap();
+        // "scored" needs a score of 5: one summary hit of isis scores 1.5.
+        let m = rs.evaluate("", "isis", "");
+        assert_eq!(
+            m.iter().map(|m| m.watch.as_str()).collect::<Vec<_>>(),
+            ["plain"]
+        );
+        assert_eq!(
+            m[0].score, 3.0,
+            "1.5 for the summary field, times 2 for the list weight"
+        );
+        // daesh^3 in the summary: 1.5 × 3 = 4.5, still under 5.
+        assert_eq!(rs.evaluate("", "daesh", "").len(), 1);
+        // In the title: 3 × 3 = 9.
+        let m = rs.evaluate("daesh", "", "");
+        let score = |w: &str| m.iter().find(|m| m.watch == w).map(|m| m.score);
+        assert_eq!((score("scored"), score("plain")), (Some(9.0), Some(18.0)));
+    }
+
+    #[test]
+    fn explain_shows_what_held() {
+        let rs = set(
+            &[("m", &["meeting"])],
+            &[("w", "coalition AND (@m OR summit) NOT goddess")],
+        )
+        .unwrap();
+        let e = rs.explain("Coalition summit", "", "");
+        assert!(e[0].fired);
+        assert!(
+            e[0].tree.contains("✓ coalition: coalition (title×1)"),
+            "{}",
+            e[0].tree
+        );
+        assert!(e[0].tree.contains("✗ @m"), "{}", e[0].tree);
+        assert!(e[0].tree.contains("✓ NOT"), "{}", e[0].tree);
+    }
+
+    #[test]
+    fn bad_weights_and_quotes_are_errors() {
+        let errs = set(&[("a", &["isis^x", "\"open"])], &[("w", "@a^0")]).unwrap_err();
+        assert_eq!(errs.len(), 3, "{errs:?}");
     }
 }

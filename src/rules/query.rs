@@ -16,10 +16,11 @@ use crate::model::Field;
 /// A parsed query, before list references are resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ast {
-    /// A term as written (word, `prefix*` or `"phrase"`), with its offset.
+    /// A term as written (word, `prefix*`, `"phrase"`, `=CASE`, `term^2`),
+    /// with its offset.
     Term(String, usize),
-    /// `@name`, with its offset.
-    List(String, usize),
+    /// `@name` (with an optional `^weight`), with its offset.
+    List(String, f64, usize),
     /// All must hold.
     And(Vec<Ast>),
     /// Any must hold.
@@ -52,7 +53,7 @@ enum Tok {
     Not,
     Near(u32),
     Field(Field),
-    List(String),
+    List(String, f64),
     Term(String),
 }
 
@@ -90,19 +91,27 @@ fn lex(q: &str) -> Result<Vec<Token>, SyntaxError> {
                 });
                 i += 1;
             }
-            b'"' => {
-                let end = q[i + 1..].find('"').ok_or(SyntaxError {
-                    offset: i,
-                    len: q.len() - i,
+            b'"' | b'=' if c == b'"' || b.get(i + 1) == Some(&b'"') => {
+                let start = i;
+                let open = if c == b'=' { i + 1 } else { i };
+                let end = q[open + 1..].find('"').ok_or(SyntaxError {
+                    offset: open,
+                    len: q.len() - open,
                     message: "unterminated phrase: a closing \" is missing".into(),
                 })?;
-                let inner = &q[i + 1..i + 1 + end];
+                i = open + 1 + end + 1;
+                // A weight may follow: "phrase"^2
+                while i < b.len()
+                    && !b[i].is_ascii_whitespace()
+                    && !matches!(b[i], b'(' | b')' | b'"')
+                {
+                    i += 1;
+                }
                 out.push(Token {
-                    tok: Tok::Term(format!("\"{inner}\"")),
-                    offset: i,
-                    len: end + 2,
+                    tok: Tok::Term(q[start..i].to_string()),
+                    offset: start,
+                    len: i - start,
                 });
-                i += end + 2;
             }
             _ => {
                 let start = i;
@@ -138,7 +147,21 @@ fn lex(q: &str) -> Result<Vec<Token>, SyntaxError> {
                         }
                     },
                     w if w.starts_with('@') => {
-                        let name = &w[1..];
+                        let (name, weight) = match w[1..].split_once('^') {
+                            Some((n, wt)) => match wt.parse::<f64>() {
+                                Ok(x) if x.is_finite() && x > 0.0 => (n, x),
+                                _ => {
+                                    return Err(SyntaxError {
+                                        offset: start,
+                                        len,
+                                        message: format!(
+                                            "bad weight in {w:?}: expected a positive number after ^, e.g. @list^2"
+                                        ),
+                                    });
+                                }
+                            },
+                            None => (&w[1..], 1.0),
+                        };
                         if name.is_empty() {
                             return Err(SyntaxError {
                                 offset: start,
@@ -146,7 +169,7 @@ fn lex(q: &str) -> Result<Vec<Token>, SyntaxError> {
                                 message: "`@` must be followed by a list name".into(),
                             });
                         }
-                        Tok::List(name.to_string())
+                        Tok::List(name.to_string(), weight)
                     }
                     w if w.ends_with(':') && w.len() > 1 => {
                         let f = match &w[..w.len() - 1] {
@@ -225,7 +248,7 @@ impl Parser<'_> {
                     self.pos += 1;
                     items.push(self.unary()?);
                 }
-                Some(Tok::Not | Tok::LParen | Tok::Field(_) | Tok::List(_) | Tok::Term(_)) => {
+                Some(Tok::Not | Tok::LParen | Tok::Field(_) | Tok::List(..) | Tok::Term(_)) => {
                     items.push(self.unary()?);
                 }
                 _ => break,
@@ -318,9 +341,9 @@ impl Parser<'_> {
                 self.pos += 1;
                 Ok(Ast::Term(s, t.offset))
             }
-            Tok::List(s) => {
+            Tok::List(s, w) => {
                 self.pos += 1;
-                Ok(Ast::List(s, t.offset))
+                Ok(Ast::List(s, w, t.offset))
             }
             Tok::RParen => {
                 Err(self

@@ -1,0 +1,460 @@
+//! Evaluating articles against a compiled [`RuleSet`]: one automaton pass
+//! per field, boundary and case checks on each hit, then each watch's query
+//! over the hits, its score, the terms that made it fire, and a snippet.
+//! `explain` shows the query tree with which parts held.
+
+use super::{Expr, RuleSet, TermId};
+use crate::model::{Article, Field, TermHit, WatchMatch};
+use crate::text::{Normalized, normalize, normalize_keep_case};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+const ALL_FIELDS: u8 = 0b111;
+
+/// One occurrence of a term in a field.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    field: u8,
+    word: u32,
+    last_word: u32,
+}
+
+/// The hits of every term in one article.
+struct Scan<'a> {
+    originals: [&'a str; 3],
+    normed: [Normalized; 3],
+    hits: Vec<Vec<Hit>>,
+}
+
+/// What `explain` says about one watch.
+#[derive(Debug, Clone)]
+pub struct Explained {
+    /// The watch.
+    pub watch: String,
+    /// Whether it fired (query held and score reached `min_score`).
+    pub fired: bool,
+    /// The score the matched terms add up to.
+    pub score: f64,
+    /// The watch's `min_score`.
+    pub min_score: f64,
+    /// The query tree, one node a line, `✓` where it held, `✗` where not.
+    pub tree: String,
+}
+
+/// (term, field) → (occurrences, the largest list weight it was counted under).
+type Used = BTreeMap<(TermId, u8), (u32, f64)>;
+
+fn field_weight(bit: u8) -> f64 {
+    match bit {
+        1 => 3.0,
+        2 => 1.5,
+        _ => 1.0,
+    }
+}
+
+impl RuleSet {
+    /// Evaluates an article: every watch that fires, highest severity and
+    /// score first.
+    pub fn evaluate_article(&self, a: &Article) -> Vec<WatchMatch> {
+        self.evaluate(&a.title, &a.summary, &a.content)
+    }
+
+    /// Evaluates plain-text fields.
+    pub fn evaluate(&self, title: &str, summary: &str, content: &str) -> Vec<WatchMatch> {
+        let Some(scan) = self.scan([title, summary, content]) else {
+            return Vec::new();
+        };
+        let mut out: Vec<WatchMatch> = self
+            .watches
+            .iter()
+            .filter_map(|w| self.judge(w, &scan))
+            .collect();
+        out.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.score.total_cmp(&a.score))
+        });
+        out
+    }
+
+    /// Shows, for every watch, the query tree with which parts held.
+    pub fn explain(&self, title: &str, summary: &str, content: &str) -> Vec<Explained> {
+        let scan = self
+            .scan([title, summary, content])
+            .unwrap_or_else(|| Scan {
+                originals: [title, summary, content],
+                normed: Default::default(),
+                hits: vec![Vec::new(); self.terms.len()],
+            });
+        self.watches
+            .iter()
+            .map(|w| {
+                let mut used = Used::new();
+                let held = eval(&w.expr, ALL_FIELDS, &scan.hits, &mut Some(&mut used), 1.0);
+                let score = self.score(&used);
+                let mut tree = String::new();
+                self.explain_expr(&w.expr, ALL_FIELDS, &scan, 0, &mut tree);
+                Explained {
+                    watch: w.name.clone(),
+                    fired: held && score >= w.min_score,
+                    score,
+                    min_score: w.min_score,
+                    tree,
+                }
+            })
+            .collect()
+    }
+
+    fn scan<'a>(&self, originals: [&'a str; 3]) -> Option<Scan<'a>> {
+        let ac = self.automaton.as_ref()?;
+        if self.watches.is_empty() {
+            return None;
+        }
+        let normed = originals.map(normalize);
+        let mut hits: Vec<Vec<Hit>> = vec![Vec::new(); self.terms.len()];
+        let mut any = false;
+        for (fi, n) in normed.iter().enumerate() {
+            if n.text.is_empty() {
+                continue;
+            }
+            let bytes = n.text.as_bytes();
+            for m in ac.find_overlapping_iter(&n.text) {
+                let (s, e) = (m.start(), m.end());
+                let word = n.word_at(s);
+                let w = n.words[word];
+                let at_start = w.start as usize == s;
+                let whole = e == bytes.len() || bytes[e] == b' ';
+                let last_word = n.word_at(e.saturating_sub(1));
+                for &t in &self.pattern_terms[m.pattern().as_usize()] {
+                    let term = &self.terms[t];
+                    let clitic_ok = term.arabic && is_proclitic(&n.text[w.start as usize..s]);
+                    if !(at_start || clitic_ok) || !(whole || term.prefix) {
+                        continue;
+                    }
+                    if let Some(case) = &term.case {
+                        let orig = &originals[fi]
+                            [w.orig_start as usize..n.words[last_word].orig_end as usize];
+                        let seen = normalize_keep_case(orig).text.replace(' ', "");
+                        let ok = if term.prefix {
+                            seen.starts_with(case.as_str())
+                        } else {
+                            seen == *case
+                        };
+                        if !ok {
+                            continue;
+                        }
+                    }
+                    hits[t].push(Hit {
+                        field: 1 << fi,
+                        word: word as u32,
+                        last_word: last_word as u32,
+                    });
+                    any = true;
+                }
+            }
+        }
+        any.then_some(Scan {
+            originals,
+            normed,
+            hits,
+        })
+    }
+
+    fn score(&self, used: &Used) -> f64 {
+        let mut score = 0.0;
+        for (&(t, fbit), &(count, w)) in used {
+            score += field_weight(fbit) * f64::from(count.min(5)) * self.terms[t].weight * w;
+        }
+        (score * 10.0).round() / 10.0
+    }
+
+    fn judge(&self, w: &super::Watch, scan: &Scan<'_>) -> Option<WatchMatch> {
+        let mut used = Used::new();
+        if !eval(&w.expr, ALL_FIELDS, &scan.hits, &mut Some(&mut used), 1.0) {
+            return None;
+        }
+        let score = self.score(&used);
+        if score < w.min_score {
+            return None;
+        }
+        let mut terms = Vec::new();
+        let mut marks: Vec<(u8, u32, u32)> = Vec::new();
+        for (&(t, fbit), &(count, _)) in &used {
+            let field = Field::ALL[fbit.trailing_zeros() as usize];
+            terms.push(TermHit {
+                term: self.terms[t].display.clone(),
+                field,
+                count,
+            });
+            for h in scan.hits[t].iter().filter(|h| h.field == fbit) {
+                marks.push((fbit, h.word, h.last_word));
+            }
+        }
+        terms.sort_by(|a, b| {
+            a.field
+                .cmp(&b.field)
+                .then(b.count.cmp(&a.count))
+                .then(a.term.cmp(&b.term))
+        });
+        Some(WatchMatch {
+            watch: w.name.clone(),
+            severity: w.severity,
+            score,
+            terms,
+            snippet: snippet(&scan.originals, &scan.normed, &marks),
+        })
+    }
+
+    fn hits_summary(&self, ids: &[TermId], mask: u8, scan: &Scan<'_>) -> String {
+        let mut parts: BTreeMap<(String, u8), u32> = BTreeMap::new();
+        for &t in ids {
+            for h in scan.hits[t].iter().filter(|h| h.field & mask != 0) {
+                *parts
+                    .entry((self.terms[t].display.clone(), h.field))
+                    .or_insert(0) += 1;
+            }
+        }
+        parts
+            .into_iter()
+            .map(|((term, f), n)| {
+                format!("{term} ({}×{n})", Field::ALL[f.trailing_zeros() as usize])
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn explain_expr(&self, e: &Expr, mask: u8, scan: &Scan<'_>, depth: usize, out: &mut String) {
+        let held = eval(e, mask, &scan.hits, &mut None, 1.0);
+        let mark = if held { "✓" } else { "✗" };
+        let pad = "  ".repeat(depth);
+        match e {
+            Expr::Terms { ids, label, .. } => {
+                let found = self.hits_summary(ids, mask, scan);
+                let _ = writeln!(
+                    out,
+                    "{pad}{mark} {label}{}",
+                    if found.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {found}")
+                    }
+                );
+            }
+            Expr::Near { a, b, label, .. } => {
+                let found = self.hits_summary(&[a.as_slice(), b.as_slice()].concat(), mask, scan);
+                let _ = writeln!(
+                    out,
+                    "{pad}{mark} {label}{}",
+                    if found.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [hits: {found}]")
+                    }
+                );
+            }
+            Expr::And(items) | Expr::Or(items) => {
+                let _ = writeln!(
+                    out,
+                    "{pad}{mark} {}",
+                    if matches!(e, Expr::And(_)) {
+                        "AND"
+                    } else {
+                        "OR"
+                    }
+                );
+                for i in items {
+                    self.explain_expr(i, mask, scan, depth + 1, out);
+                }
+            }
+            Expr::Not(inner) => {
+                let _ = writeln!(out, "{pad}{mark} NOT");
+                self.explain_expr(inner, mask, scan, depth + 1, out);
+            }
+            Expr::Field(m, inner) => {
+                let _ = writeln!(
+                    out,
+                    "{pad}{mark} {}:",
+                    Field::ALL[m.trailing_zeros() as usize]
+                );
+                self.explain_expr(inner, mask & m, scan, depth + 1, out);
+            }
+        }
+    }
+}
+
+fn count_into(
+    ids: &[TermId],
+    mask: u8,
+    hits: &[Vec<Hit>],
+    used: &mut Option<&mut Used>,
+    weight: f64,
+) {
+    if let Some(u) = used.as_deref_mut() {
+        for &t in ids {
+            for h in hits[t].iter().filter(|h| h.field & mask != 0) {
+                let e = u.entry((t, h.field)).or_insert((0, weight));
+                e.0 += 1;
+                e.1 = e.1.max(weight);
+            }
+        }
+    }
+}
+
+/// Evaluates `e` restricted to the fields in `mask`; when `used` is given,
+/// records the terms that made the true branches true.
+fn eval(e: &Expr, mask: u8, hits: &[Vec<Hit>], used: &mut Option<&mut Used>, weight: f64) -> bool {
+    match e {
+        Expr::Terms { ids, weight: w, .. } => {
+            let ok = ids
+                .iter()
+                .any(|&t| hits[t].iter().any(|h| h.field & mask != 0));
+            if ok {
+                count_into(ids, mask, hits, used, weight * w);
+            }
+            ok
+        }
+        Expr::And(items) => {
+            if !items.iter().all(|i| eval(i, mask, hits, &mut None, weight)) {
+                return false;
+            }
+            for i in items {
+                eval(i, mask, hits, used, weight);
+            }
+            true
+        }
+        Expr::Or(items) => {
+            let mut ok = false;
+            for i in items {
+                if eval(i, mask, hits, used, weight) {
+                    ok = true;
+                    if used.is_none() {
+                        return true;
+                    }
+                }
+            }
+            ok
+        }
+        Expr::Not(inner) => !eval(inner, mask, hits, &mut None, weight),
+        Expr::Near { a, b, n, .. } => {
+            let mut ok = false;
+            for &ta in a {
+                for ha in hits[ta].iter().filter(|h| h.field & mask != 0) {
+                    for &tb in b {
+                        for hb in hits[tb].iter().filter(|h| h.field == ha.field) {
+                            if ha.word == hb.word && ta != tb && ha.last_word == hb.last_word {
+                                continue;
+                            }
+                            let gap = if ha.word <= hb.word {
+                                hb.word.saturating_sub(ha.last_word)
+                            } else {
+                                ha.word.saturating_sub(hb.last_word)
+                            };
+                            if gap <= *n {
+                                ok = true;
+                                match used.as_deref_mut() {
+                                    Some(u) => {
+                                        for (t, f) in [(ta, ha.field), (tb, hb.field)] {
+                                            let e = u.entry((t, f)).or_insert((0, weight));
+                                            e.0 += 1;
+                                            e.1 = e.1.max(weight);
+                                        }
+                                    }
+                                    None => return true,
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            ok
+        }
+        Expr::Field(m, inner) => eval(inner, mask & m, hits, used, weight),
+    }
+}
+
+/// Proclitic sequences allowed before an Arabic term (normalized letters):
+/// an optional conjunction (و ف), then an optional preposition (ب ك ل) and/or
+/// the article (ال), or لل (li + al).
+fn is_proclitic(p: &str) -> bool {
+    if p.is_empty() {
+        return true;
+    }
+    let rest = p
+        .strip_prefix('و')
+        .or_else(|| p.strip_prefix('ف'))
+        .unwrap_or(p);
+    matches!(rest, "" | "ب" | "ك" | "ل" | "ال" | "بال" | "كال" | "لل")
+}
+
+/// Builds a short excerpt around the first marked hit, in the original text,
+/// with every marked word range wrapped in «».
+fn snippet(orig: &[&str; 3], normed: &[Normalized; 3], marks: &[(u8, u32, u32)]) -> String {
+    // Prefer the summary, then content, then title.
+    let field = [1usize, 2, 0]
+        .into_iter()
+        .find(|&f| marks.iter().any(|m| m.0 == 1 << f))
+        .unwrap_or(0);
+    let text = orig[field];
+    let n = &normed[field];
+    let mut ranges: Vec<(usize, usize)> = marks
+        .iter()
+        .filter(|m| m.0 == 1 << field)
+        .filter_map(|&(_, w, lw)| {
+            let a = n.words.get(w as usize)?;
+            let b = n.words.get(lw as usize)?;
+            Some((a.orig_start as usize, b.orig_end as usize))
+        })
+        .collect();
+    ranges.sort_unstable();
+    ranges.dedup();
+    let Some(&(first, _)) = ranges.first() else {
+        return truncate_chars(text, 200);
+    };
+    let mut start = floor_char(text, first.saturating_sub(90));
+    if start > 0 {
+        // Start at a word boundary.
+        if let Some(sp) = text[start..first].find(' ') {
+            start += sp + 1;
+        }
+    }
+    let mut end = floor_char(text, (start + 260).min(text.len()));
+    if end < text.len()
+        && let Some(sp) = text[first.max(start)..end].rfind(' ')
+    {
+        end = first.max(start) + sp;
+    }
+    let mut out = String::new();
+    if start > 0 {
+        out.push_str("… ");
+    }
+    let mut at = start;
+    for &(s, e) in &ranges {
+        if s < at || e > end {
+            continue;
+        }
+        out.push_str(&text[at..s]);
+        out.push('«');
+        out.push_str(&text[s..e]);
+        out.push('»');
+        at = e;
+    }
+    out.push_str(&text[at..end]);
+    if end < text.len() {
+        out.push_str(" …");
+    }
+    out
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn truncate_chars(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{} …", &s[..i]),
+        None => s.to_string(),
+    }
+}
