@@ -209,61 +209,216 @@ pub fn normalize_keep_case(src: &str) -> Normalized {
 }
 
 fn normalize_with(src: &str, fold_case: bool) -> Normalized {
-    let mut n = Normalized {
-        text: String::with_capacity(src.len() + 8),
-        words: Vec::with_capacity(src.len() / 6 + 1),
+    let mut w = WordWriter {
+        buf: Vec::with_capacity(src.len() + 8),
+        words: Vec::with_capacity(src.len() / 5 + 1),
+        start: None,
+        orig_end: 0,
     };
-    let mut in_word = false;
-    let mut buf: Vec<char> = Vec::with_capacity(4);
-    for (i, c) in src.char_indices() {
-        let end = (i + c.len_utf8()) as u32;
-        if c.is_ascii() {
-            if c.is_ascii_alphanumeric() {
-                let c = if fold_case { c.to_ascii_lowercase() } else { c };
-                push_word_char(&mut n, &mut in_word, c, i as u32, end);
-            } else {
-                in_word = false;
+    let bytes = src.as_bytes();
+    let ascii = if fold_case { &ASCII_FOLD } else { &ASCII_KEEP };
+    let table = fold_table();
+    let mut chars: Vec<char> = Vec::with_capacity(4);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            // ASCII, the common case: a whole run of word bytes at once.
+            if ascii[b as usize] == 0 {
+                w.separate();
+                i += 1;
+                continue;
             }
+            let mut j = i + 1;
+            while j < bytes.len() && bytes[j] < 0x80 && ascii[bytes[j] as usize] != 0 {
+                j += 1;
+            }
+            w.begin(i);
+            w.buf.extend(bytes[i..j].iter().map(|&x| ascii[x as usize]));
+            w.orig_end = j as u32;
+            i = j;
             continue;
         }
-        buf.clear();
-        fold_char(c, fold_case, &mut buf);
-        for &d in &buf {
+        // Two-byte sequences (Latin accents, Greek, Cyrillic, Hebrew, Arabic):
+        // decoded by hand and folded from the table, output bytes precomputed.
+        if fold_case && b & 0xE0 == 0xC0 && i + 1 < bytes.len() {
+            let cp = (usize::from(b & 0x1F) << 6) | usize::from(bytes[i + 1] & 0x3F);
+            let f = &table[cp];
+            match f.kind {
+                FoldKind::Drop => {}
+                FoldKind::Sep => w.separate(),
+                FoldKind::Emit => {
+                    w.begin(i);
+                    w.buf.extend_from_slice(&f.bytes[..usize::from(f.len)]);
+                    w.orig_end = (i + 2) as u32;
+                }
+                FoldKind::Slow => {
+                    if let Some(c) = src[i..].chars().next() {
+                        w.fold_slow(c, fold_case, i, &mut chars);
+                    }
+                }
+            }
+            i += 2;
+            continue;
+        }
+        let Some(c) = src[i..].chars().next() else {
+            break;
+        };
+        let end = i + c.len_utf8();
+        w.fold_slow(c, fold_case, i, &mut chars);
+        i = end;
+    }
+    w.separate();
+    let text = String::from_utf8(w.buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    Normalized {
+        text,
+        words: w.words,
+    }
+}
+
+/// Builds [`Normalized`] a character or an ASCII run at a time.
+struct WordWriter {
+    buf: Vec<u8>,
+    words: Vec<WordSpan>,
+    /// The current word: (start in text, start in the original).
+    start: Option<(u32, u32)>,
+    orig_end: u32,
+}
+
+impl WordWriter {
+    #[inline]
+    fn begin(&mut self, orig: usize) {
+        if self.start.is_none() {
+            if !self.buf.is_empty() {
+                self.buf.push(b' ');
+            }
+            self.start = Some((self.buf.len() as u32, orig as u32));
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, c: char, orig: usize, orig_end: usize) {
+        self.begin(orig);
+        let mut tmp = [0u8; 4];
+        self.buf
+            .extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+        self.orig_end = orig_end as u32;
+    }
+
+    fn fold_slow(&mut self, c: char, fold_case: bool, at: usize, chars: &mut Vec<char>) {
+        let end = at + c.len_utf8();
+        chars.clear();
+        fold_char(c, fold_case, chars);
+        for &d in chars.iter() {
             if d == SEP {
-                in_word = false;
+                self.separate();
             } else {
-                push_word_char(&mut n, &mut in_word, d, i as u32, end);
+                self.push(d, at, end);
             }
         }
     }
-    n
+
+    #[inline]
+    fn separate(&mut self) {
+        if let Some((start, orig_start)) = self.start.take() {
+            self.words.push(WordSpan {
+                start,
+                end: self.buf.len() as u32,
+                orig_start,
+                orig_end: self.orig_end,
+            });
+        }
+    }
+}
+
+/// ASCII letters and digits folded to lowercase; 0 for separators.
+const ASCII_FOLD: [u8; 128] = ascii_table(true);
+/// ASCII letters and digits as they are; 0 for separators.
+const ASCII_KEEP: [u8; 128] = ascii_table(false);
+
+const fn ascii_table(fold: bool) -> [u8; 128] {
+    let mut t = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        t[i] = if b.is_ascii_digit() || b.is_ascii_lowercase() {
+            b
+        } else if b.is_ascii_uppercase() {
+            if fold { b.to_ascii_lowercase() } else { b }
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum FoldKind {
+    Drop,
+    Sep,
+    Emit,
+    Slow,
+}
+
+/// A folded character: what to do, and the UTF-8 bytes to emit.
+#[derive(Clone, Copy, Debug)]
+struct Fold {
+    kind: FoldKind,
+    len: u8,
+    bytes: [u8; 8],
+}
+
+/// Case-folding results for U+0000–U+07FF (Latin, Greek, Cyrillic, Hebrew,
+/// Arabic), computed once from [`fold_char`].
+fn fold_table() -> &'static [Fold] {
+    static TABLE: std::sync::OnceLock<Vec<Fold>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut buf = Vec::with_capacity(4);
+        let slow = Fold {
+            kind: FoldKind::Slow,
+            len: 0,
+            bytes: [0; 8],
+        };
+        (0u32..0x800)
+            .map(|cp| {
+                let Some(c) = char::from_u32(cp) else {
+                    return slow;
+                };
+                buf.clear();
+                fold_char(c, true, &mut buf);
+                match buf.as_slice() {
+                    [] => Fold {
+                        kind: FoldKind::Drop,
+                        ..slow
+                    },
+                    [SEP] => Fold {
+                        kind: FoldKind::Sep,
+                        ..slow
+                    },
+                    out if !out.contains(&SEP) => {
+                        let s: String = out.iter().collect();
+                        if s.len() > 8 {
+                            return slow;
+                        }
+                        let mut bytes = [0u8; 8];
+                        bytes[..s.len()].copy_from_slice(s.as_bytes());
+                        Fold {
+                            kind: FoldKind::Emit,
+                            len: s.len() as u8,
+                            bytes,
+                        }
+                    }
+                    _ => slow,
+                }
+            })
+            .collect()
+    })
 }
 
 /// Marker in [`fold_char`] output for "this is a word separator".
 const SEP: char = '\0';
-
-fn push_word_char(n: &mut Normalized, in_word: &mut bool, c: char, orig: u32, orig_end: u32) {
-    if *in_word {
-        n.text.push(c);
-        if let Some(w) = n.words.last_mut() {
-            w.end = n.text.len() as u32;
-            w.orig_end = orig_end;
-        }
-    } else {
-        if !n.text.is_empty() {
-            n.text.push(' ');
-        }
-        let start = n.text.len() as u32;
-        n.text.push(c);
-        n.words.push(WordSpan {
-            start,
-            end: n.text.len() as u32,
-            orig_start: orig,
-            orig_end,
-        });
-        *in_word = true;
-    }
-}
 
 /// Folds one non-ASCII character into zero or more output characters
 /// (word characters, or [`SEP`]).

@@ -3,7 +3,7 @@
 //! over the hits, its score, the terms that made it fire, and a snippet.
 //! `explain` shows the query tree with which parts held.
 
-use super::{Expr, RuleSet, TermId};
+use super::{Expr, FLAG_ARABIC, FLAG_PREFIX, RuleSet, TermId};
 use crate::model::{Article, Field, TermHit, WatchMatch};
 use crate::text::{Normalized, normalize, normalize_keep_case};
 use std::collections::BTreeMap;
@@ -19,11 +19,37 @@ struct Hit {
     last_word: u32,
 }
 
+/// The hits of the terms found in one article, sorted by term.
+#[derive(Default)]
+struct Hits {
+    all: Vec<(TermId, Hit)>,
+    /// The terms with at least one hit, sorted.
+    present: Vec<TermId>,
+}
+
+impl Hits {
+    fn of(&self, t: TermId) -> impl Iterator<Item = &Hit> {
+        let lo = self.all.partition_point(|(x, _)| *x < t);
+        self.all[lo..]
+            .iter()
+            .take_while(move |(x, _)| *x == t)
+            .map(|(_, h)| h)
+    }
+
+    /// The terms of `ids` (sorted) that have hits.
+    fn present_in<'a>(&'a self, ids: &'a [TermId]) -> impl Iterator<Item = TermId> + 'a {
+        self.present
+            .iter()
+            .copied()
+            .filter(move |t| ids.binary_search(t).is_ok())
+    }
+}
+
 /// The hits of every term in one article.
 struct Scan<'a> {
     originals: [&'a str; 3],
     normed: [Normalized; 3],
-    hits: Vec<Vec<Hit>>,
+    hits: Hits,
 }
 
 /// What `explain` says about one watch.
@@ -84,7 +110,7 @@ impl RuleSet {
             .unwrap_or_else(|| Scan {
                 originals: [title, summary, content],
                 normed: Default::default(),
-                hits: vec![Vec::new(); self.terms.len()],
+                hits: Hits::default(),
             });
         self.watches
             .iter()
@@ -111,7 +137,7 @@ impl RuleSet {
             return None;
         }
         let normed = originals.map(normalize);
-        let mut hits: Vec<Vec<Hit>> = vec![Vec::new(); self.terms.len()];
+        let mut all: Vec<(TermId, Hit)> = Vec::new();
         let mut any = false;
         for (fi, n) in normed.iter().enumerate() {
             if n.text.is_empty() {
@@ -120,10 +146,16 @@ impl RuleSet {
             let bytes = n.text.as_bytes();
             for m in ac.find_overlapping_iter(&n.text) {
                 let (s, e) = (m.start(), m.end());
+                let pat = m.pattern().as_usize();
+                // Cheap boundary checks first: most raw hits are inside words.
+                let at_start = s == 0 || bytes[s - 1] == b' ';
+                let whole = e == bytes.len() || bytes[e] == b' ';
+                let flags = self.pattern_flags[pat];
+                if (!at_start && flags & FLAG_ARABIC == 0) || (!whole && flags & FLAG_PREFIX == 0) {
+                    continue;
+                }
                 let word = n.word_at(s);
                 let w = n.words[word];
-                let at_start = w.start as usize == s;
-                let whole = e == bytes.len() || bytes[e] == b' ';
                 let last_word = n.word_at(e.saturating_sub(1));
                 for &t in &self.pattern_terms[m.pattern().as_usize()] {
                     let term = &self.terms[t];
@@ -134,29 +166,46 @@ impl RuleSet {
                     if let Some(case) = &term.case {
                         let orig = &originals[fi]
                             [w.orig_start as usize..n.words[last_word].orig_end as usize];
-                        let seen = normalize_keep_case(orig).text.replace(' ', "");
-                        let ok = if term.prefix {
-                            seen.starts_with(case.as_str())
+                        let same = |seen: &str| {
+                            if term.prefix {
+                                seen.starts_with(case.as_str())
+                            } else {
+                                seen == case
+                            }
+                        };
+                        let ok = if orig.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                            // Plain ASCII word: it is its own case-kept normal form.
+                            same(orig)
                         } else {
-                            seen == *case
+                            same(&normalize_keep_case(orig).text.replace(' ', ""))
                         };
                         if !ok {
                             continue;
                         }
                     }
-                    hits[t].push(Hit {
-                        field: 1 << fi,
-                        word: word as u32,
-                        last_word: last_word as u32,
-                    });
+                    all.push((
+                        t,
+                        Hit {
+                            field: 1 << fi,
+                            word: word as u32,
+                            last_word: last_word as u32,
+                        },
+                    ));
                     any = true;
                 }
             }
         }
-        any.then_some(Scan {
+        if !any {
+            return None;
+        }
+        // Stable: hits of one term stay in text order.
+        all.sort_by_key(|(t, _)| *t);
+        let mut present: Vec<TermId> = all.iter().map(|(t, _)| *t).collect();
+        present.dedup();
+        Some(Scan {
             originals,
             normed,
-            hits,
+            hits: Hits { all, present },
         })
     }
 
@@ -169,10 +218,18 @@ impl RuleSet {
     }
 
     fn judge(&self, w: &super::Watch, scan: &Scan<'_>) -> Option<WatchMatch> {
-        let mut used = Used::new();
-        if !eval(&w.expr, ALL_FIELDS, &scan.hits, &mut Some(&mut used), 1.0) {
+        // None of the terms the query needs is here: it cannot hold.
+        if let Some(req) = &w.required
+            && scan.hits.present_in(req).next().is_none()
+        {
             return None;
         }
+        // Decide without bookkeeping; most of the rest stop here.
+        if !eval(&w.expr, ALL_FIELDS, &scan.hits, &mut None, 1.0) {
+            return None;
+        }
+        let mut used = Used::new();
+        eval(&w.expr, ALL_FIELDS, &scan.hits, &mut Some(&mut used), 1.0);
         let score = self.score(&used);
         if score < w.min_score {
             return None;
@@ -186,7 +243,7 @@ impl RuleSet {
                 field,
                 count,
             });
-            for h in scan.hits[t].iter().filter(|h| h.field == fbit) {
+            for h in scan.hits.of(t).filter(|h| h.field == fbit) {
                 marks.push((fbit, h.word, h.last_word));
             }
         }
@@ -208,7 +265,7 @@ impl RuleSet {
     fn hits_summary(&self, ids: &[TermId], mask: u8, scan: &Scan<'_>) -> String {
         let mut parts: BTreeMap<(String, u8), u32> = BTreeMap::new();
         for &t in ids {
-            for h in scan.hits[t].iter().filter(|h| h.field & mask != 0) {
+            for h in scan.hits.of(t).filter(|h| h.field & mask != 0) {
                 *parts
                     .entry((self.terms[t].display.clone(), h.field))
                     .or_insert(0) += 1;
@@ -282,16 +339,10 @@ impl RuleSet {
     }
 }
 
-fn count_into(
-    ids: &[TermId],
-    mask: u8,
-    hits: &[Vec<Hit>],
-    used: &mut Option<&mut Used>,
-    weight: f64,
-) {
+fn count_into(ids: &[TermId], mask: u8, hits: &Hits, used: &mut Option<&mut Used>, weight: f64) {
     if let Some(u) = used.as_deref_mut() {
-        for &t in ids {
-            for h in hits[t].iter().filter(|h| h.field & mask != 0) {
+        for t in hits.present_in(ids) {
+            for h in hits.of(t).filter(|h| h.field & mask != 0) {
                 let e = u.entry((t, h.field)).or_insert((0, weight));
                 e.0 += 1;
                 e.1 = e.1.max(weight);
@@ -302,12 +353,12 @@ fn count_into(
 
 /// Evaluates `e` restricted to the fields in `mask`; when `used` is given,
 /// records the terms that made the true branches true.
-fn eval(e: &Expr, mask: u8, hits: &[Vec<Hit>], used: &mut Option<&mut Used>, weight: f64) -> bool {
+fn eval(e: &Expr, mask: u8, hits: &Hits, used: &mut Option<&mut Used>, weight: f64) -> bool {
     match e {
         Expr::Terms { ids, weight: w, .. } => {
-            let ok = ids
-                .iter()
-                .any(|&t| hits[t].iter().any(|h| h.field & mask != 0));
+            let ok = hits
+                .present_in(ids)
+                .any(|t| hits.of(t).any(|h| h.field & mask != 0));
             if ok {
                 count_into(ids, mask, hits, used, weight * w);
             }
@@ -337,10 +388,10 @@ fn eval(e: &Expr, mask: u8, hits: &[Vec<Hit>], used: &mut Option<&mut Used>, wei
         Expr::Not(inner) => !eval(inner, mask, hits, &mut None, weight),
         Expr::Near { a, b, n, .. } => {
             let mut ok = false;
-            for &ta in a {
-                for ha in hits[ta].iter().filter(|h| h.field & mask != 0) {
-                    for &tb in b {
-                        for hb in hits[tb].iter().filter(|h| h.field == ha.field) {
+            for ta in hits.present_in(a) {
+                for ha in hits.of(ta).filter(|h| h.field & mask != 0) {
+                    for tb in hits.present_in(b) {
+                        for hb in hits.of(tb).filter(|h| h.field == ha.field) {
                             if ha.word == hb.word && ta != tb && ha.last_word == hb.last_word {
                                 continue;
                             }

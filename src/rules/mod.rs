@@ -20,7 +20,7 @@ pub use eval::Explained;
 
 use crate::model::Severity;
 use crate::text::{is_arabic, normalize, normalize_keep_case};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use query::Ast;
 use std::collections::HashMap;
 
@@ -80,6 +80,11 @@ pub struct RuleError {
 
 type TermId = usize;
 
+/// A pattern used by a prefix term.
+const FLAG_PREFIX: u8 = 1;
+/// A pattern used by an Arabic term (proclitics may precede it).
+const FLAG_ARABIC: u8 = 2;
+
 #[derive(Debug, Clone)]
 struct Term {
     /// As written in the rule.
@@ -130,6 +135,9 @@ pub struct Watch {
     /// Watches whose items it may also fire on (see [`WatchDef::includes`]).
     pub includes: Vec<String>,
     expr: Expr,
+    /// Sorted terms of which at least one must be present for the query to
+    /// hold (`None`: no such set); lets most articles skip evaluation.
+    required: Option<Vec<TermId>>,
 }
 
 /// The compiled rules: every term in one automaton, every watch's query.
@@ -140,7 +148,11 @@ pub struct RuleSet {
     automaton: Option<AhoCorasick>,
     /// For each pattern, the terms that use it.
     pattern_terms: Vec<Vec<TermId>>,
-    patterns: usize,
+    /// For each pattern, [`FLAG_PREFIX`] and [`FLAG_ARABIC`] when some term
+    /// using it is a prefix / Arabic (lets a hit inside a word be rejected
+    /// without looking further).
+    pattern_flags: Vec<u8>,
+    patterns: Vec<String>,
     lists: usize,
 }
 
@@ -152,7 +164,8 @@ impl RuleSet {
             watches: Vec::new(),
             automaton: None,
             pattern_terms: Vec::new(),
-            patterns: 0,
+            pattern_flags: Vec::new(),
+            patterns: Vec::new(),
             lists: 0,
         }
     }
@@ -174,7 +187,17 @@ impl RuleSet {
 
     /// How many patterns the automaton holds (terms plus their spelling variants).
     pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// The automaton's patterns (normalized), each with whether some term
+    /// uses it as a prefix. For benchmarks and reference matchers.
+    pub fn patterns(&self) -> Vec<(String, bool)> {
         self.patterns
+            .iter()
+            .zip(&self.pattern_terms)
+            .map(|(p, ts)| (p.clone(), ts.iter().any(|&t| self.terms[t].prefix)))
+            .collect()
     }
 }
 
@@ -415,7 +438,13 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
                 });
                 continue;
             }
+            let required = required_terms(&expr).map(|mut v| {
+                v.sort_unstable();
+                v.dedup();
+                v
+            });
             compiled.push(Watch {
+                required,
                 name: w.name,
                 severity: w.severity,
                 description: w.description,
@@ -432,8 +461,12 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
     let automaton = if c.patterns.is_empty() {
         None
     } else {
+        // A full DFA is the fastest scan; past a few thousand patterns its
+        // memory grows too large and the builder's own choice is kept.
+        let kind = (c.patterns.len() <= 50_000).then_some(AhoCorasickKind::DFA);
         match AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
+            .kind(kind)
             .build(&c.patterns)
         {
             Ok(a) => Some(a),
@@ -446,14 +479,44 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
             }
         }
     };
+    let pattern_flags = c
+        .pattern_terms
+        .iter()
+        .map(|ts| {
+            ts.iter().fold(0u8, |f, &t| {
+                f | if c.terms[t].prefix { FLAG_PREFIX } else { 0 }
+                    | if c.terms[t].arabic { FLAG_ARABIC } else { 0 }
+            })
+        })
+        .collect();
     Ok(RuleSet {
+        pattern_flags,
         terms: c.terms,
         watches: compiled,
         automaton,
         pattern_terms: c.pattern_terms,
-        patterns: c.patterns.len(),
+        patterns: c.patterns,
         lists: n_lists,
     })
+}
+
+/// A set of terms at least one of which must have a hit for `e` to hold.
+fn required_terms(e: &Expr) -> Option<Vec<TermId>> {
+    match e {
+        Expr::Terms { ids, .. } => Some(ids.clone()),
+        Expr::Near { a, .. } => Some(a.clone()),
+        Expr::Not(_) => None,
+        Expr::Field(_, inner) => required_terms(inner),
+        // Any one conjunct's set will do: take the smallest.
+        Expr::And(items) => items.iter().filter_map(required_terms).min_by_key(Vec::len),
+        Expr::Or(items) => {
+            let mut all = Vec::new();
+            for i in items {
+                all.extend(required_terms(i)?);
+            }
+            Some(all)
+        }
+    }
 }
 
 fn is_purely_negative(e: &Expr) -> bool {
@@ -484,6 +547,9 @@ fn lower(
         }),
         Ast::List(name, weight, off) => match lists.get(name) {
             Some(ids) => {
+                let mut ids = ids.clone();
+                ids.sort_unstable();
+                ids.dedup();
                 let label = if *weight == 1.0 {
                     format!("@{name}")
                 } else {
@@ -525,12 +591,18 @@ fn lower(
             let le = lower(l, w, c, lists)?;
             let re = lower(r, w, c, lists)?;
             match (flatten_terms(&le), flatten_terms(&re)) {
-                (Some((a, la)), Some((b, lb))) => Some(Expr::Near {
-                    a,
-                    b,
-                    n: *n,
-                    label: format!("{la} NEAR/{n} {lb}"),
-                }),
+                (Some((mut a, la)), Some((mut b, lb))) => {
+                    a.sort_unstable();
+                    a.dedup();
+                    b.sort_unstable();
+                    b.dedup();
+                    Some(Expr::Near {
+                        a,
+                        b,
+                        n: *n,
+                        label: format!("{la} NEAR/{n} {lb}"),
+                    })
+                }
                 _ => {
                     c.errors.push(RuleError {
                         pos: at(*off),

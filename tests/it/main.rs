@@ -5,4 +5,5 @@ mod alerts;
 mod cli;
 mod corpus;
 mod pipeline;
+mod rules;
 mod support;
