@@ -4,7 +4,7 @@
 //! The reference works on the list of normalized words and follows the
 //! language's definitions literally: a term matches where its words equal
 //! consecutive text words (the last one as a prefix for `term*`), or where a
-//! 2–3-word phrase is written as one word; boolean operators are boolean;
+//! 2–3-word phrase of words of four letters or more is written as one word; boolean operators are boolean;
 //! `NEAR/n` holds when two hits in one field are at most `n` words apart.
 
 use super::{SourcePos, TermListDef, WatchDef, compile};
@@ -137,7 +137,7 @@ fn ref_hits(t: &str, words: &[&str]) -> Vec<(usize, usize)> {
     for i in 0..words.len() {
         if i + k <= words.len() && (0..k).all(|j| word_ok(words[i + j], &tw[j], j == k - 1)) {
             out.push((i, i + k - 1));
-        } else if (2..=3).contains(&k) && word_ok(words[i], &tw.concat(), true) {
+        } else if (2..=3).contains(&k) && tw.iter().all(|w| w.chars().count() >= 4) && word_ok(words[i], &tw.concat(), true) {
             out.push((i, i));
         }
     }
