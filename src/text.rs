@@ -200,18 +200,24 @@ impl Normalized {
 
 /// Normalizes text for matching; see the module documentation.
 pub fn normalize(src: &str) -> Normalized {
-    normalize_with(src, true)
+    normalize_with::<true>(src, true)
+}
+
+/// The normalized text of [`normalize`] alone, without the word map (the
+/// matcher's fast path; the map is built only for articles that need it).
+pub fn normalize_text(src: &str) -> String {
+    normalize_with::<false>(src, true).text
 }
 
 /// [`normalize`] without case folding, for case-sensitive terms (`=IS`).
 pub fn normalize_keep_case(src: &str) -> Normalized {
-    normalize_with(src, false)
+    normalize_with::<true>(src, false)
 }
 
-fn normalize_with(src: &str, fold_case: bool) -> Normalized {
-    let mut w = WordWriter {
+fn normalize_with<const TRACK: bool>(src: &str, fold_case: bool) -> Normalized {
+    let mut w = WordWriter::<TRACK> {
         buf: Vec::with_capacity(src.len() + 8),
-        words: Vec::with_capacity(src.len() / 5 + 1),
+        words: Vec::with_capacity(if TRACK { src.len() / 6 + 1 } else { 0 }),
         start: None,
         orig_end: 0,
     };
@@ -277,8 +283,9 @@ fn normalize_with(src: &str, fold_case: bool) -> Normalized {
     }
 }
 
-/// Builds [`Normalized`] a character or an ASCII run at a time.
-struct WordWriter {
+/// Builds [`Normalized`] a character or an ASCII run at a time; with
+/// `TRACK`, records each word's span.
+struct WordWriter<const TRACK: bool> {
     buf: Vec<u8>,
     words: Vec<WordSpan>,
     /// The current word: (start in text, start in the original).
@@ -286,7 +293,7 @@ struct WordWriter {
     orig_end: u32,
 }
 
-impl WordWriter {
+impl<const TRACK: bool> WordWriter<TRACK> {
     #[inline]
     fn begin(&mut self, orig: usize) {
         if self.start.is_none() {
@@ -321,7 +328,9 @@ impl WordWriter {
 
     #[inline]
     fn separate(&mut self) {
-        if let Some((start, orig_start)) = self.start.take() {
+        if let Some((start, orig_start)) = self.start.take()
+            && TRACK
+        {
             self.words.push(WordSpan {
                 start,
                 end: self.buf.len() as u32,

@@ -5,7 +5,8 @@
 
 use super::{Expr, FLAG_ARABIC, FLAG_PREFIX, RuleSet, TermId};
 use crate::model::{Article, Field, TermHit, WatchMatch};
-use crate::text::{Normalized, normalize, normalize_keep_case};
+use crate::text::{Normalized, normalize, normalize_keep_case, normalize_text};
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -48,8 +49,23 @@ impl Hits {
 /// The hits of every term in one article.
 struct Scan<'a> {
     originals: [&'a str; 3],
-    normed: [Normalized; 3],
+    /// Each field's word map, built only when needed (case checks, snippets).
+    normed: [OnceCell<Normalized>; 3],
     hits: Hits,
+}
+
+impl Scan<'_> {
+    fn normed(&self, field: usize) -> &Normalized {
+        self.normed[field].get_or_init(|| normalize(self.originals[field]))
+    }
+}
+
+/// Byte offsets where the words of a normalized text start.
+fn word_starts(text: &str) -> Vec<u32> {
+    let mut v = Vec::with_capacity(text.len() / 6 + 1);
+    v.push(0);
+    v.extend(memchr::memchr_iter(b' ', text.as_bytes()).map(|i| i as u32 + 1));
+    v
 }
 
 /// What `explain` says about one watch.
@@ -136,15 +152,16 @@ impl RuleSet {
         if self.watches.is_empty() {
             return None;
         }
-        let normed = originals.map(normalize);
+        let texts = originals.map(normalize_text);
+        let normed: [OnceCell<Normalized>; 3] = Default::default();
         let mut all: Vec<(TermId, Hit)> = Vec::new();
-        let mut any = false;
-        for (fi, n) in normed.iter().enumerate() {
-            if n.text.is_empty() {
+        for (fi, text) in texts.iter().enumerate() {
+            if text.is_empty() {
                 continue;
             }
-            let bytes = n.text.as_bytes();
-            for m in ac.find_overlapping_iter(&n.text) {
+            let bytes = text.as_bytes();
+            let mut starts: Option<Vec<u32>> = None;
+            for m in ac.find_overlapping_iter(text) {
                 let (s, e) = (m.start(), m.end());
                 let pat = m.pattern().as_usize();
                 // Cheap boundary checks first: most raw hits are inside words.
@@ -154,18 +171,31 @@ impl RuleSet {
                 if (!at_start && flags & FLAG_ARABIC == 0) || (!whole && flags & FLAG_PREFIX == 0) {
                     continue;
                 }
-                let word = n.word_at(s);
-                let w = n.words[word];
-                let last_word = n.word_at(e.saturating_sub(1));
-                for &t in &self.pattern_terms[m.pattern().as_usize()] {
+                let st = starts.get_or_insert_with(|| word_starts(text));
+                let word = st.partition_point(|&x| x as usize <= s).saturating_sub(1);
+                let last_word = st
+                    .partition_point(|&x| x as usize <= e.saturating_sub(1))
+                    .saturating_sub(1);
+                let word_start = st[word] as usize;
+                for &t in &self.pattern_terms[pat] {
                     let term = &self.terms[t];
-                    let clitic_ok = term.arabic && is_proclitic(&n.text[w.start as usize..s]);
+                    let clitic_ok = term.arabic && is_proclitic(&text[word_start..s]);
                     if !(at_start || clitic_ok) || !(whole || term.prefix) {
                         continue;
                     }
                     if let Some(case) = &term.case {
-                        let orig = &originals[fi]
-                            [w.orig_start as usize..n.words[last_word].orig_end as usize];
+                        if term
+                            .case_probe
+                            .as_ref()
+                            .is_some_and(|p| !originals[fi].contains(p.as_str()))
+                        {
+                            continue;
+                        }
+                        let n = normed[fi].get_or_init(|| normalize(originals[fi]));
+                        let (Some(a), Some(b)) = (n.words.get(word), n.words.get(last_word)) else {
+                            continue;
+                        };
+                        let orig = &originals[fi][a.orig_start as usize..b.orig_end as usize];
                         let same = |seen: &str| {
                             if term.prefix {
                                 seen.starts_with(case.as_str())
@@ -191,11 +221,10 @@ impl RuleSet {
                             last_word: last_word as u32,
                         },
                     ));
-                    any = true;
                 }
             }
         }
-        if !any {
+        if all.is_empty() {
             return None;
         }
         // Stable: hits of one term stay in text order.
@@ -258,7 +287,7 @@ impl RuleSet {
             severity: w.severity,
             score,
             terms,
-            snippet: snippet(&scan.originals, &scan.normed, &marks),
+            snippet: snippet(scan, &marks),
         })
     }
 
@@ -439,14 +468,14 @@ fn is_proclitic(p: &str) -> bool {
 
 /// Builds a short excerpt around the first marked hit, in the original text,
 /// with every marked word range wrapped in «».
-fn snippet(orig: &[&str; 3], normed: &[Normalized; 3], marks: &[(u8, u32, u32)]) -> String {
+fn snippet(scan: &Scan<'_>, marks: &[(u8, u32, u32)]) -> String {
     // Prefer the summary, then content, then title.
     let field = [1usize, 2, 0]
         .into_iter()
         .find(|&f| marks.iter().any(|m| m.0 == 1 << f))
         .unwrap_or(0);
-    let text = orig[field];
-    let n = &normed[field];
+    let text = scan.originals[field];
+    let n = scan.normed(field);
     let mut ranges: Vec<(usize, usize)> = marks
         .iter()
         .filter(|m| m.0 == 1 << field)

@@ -98,6 +98,9 @@ struct Term {
     case: Option<String>,
     /// `term^w`: multiplies the term's contribution to the score.
     weight: f64,
+    /// For `=TERM`: an ASCII word the original text must contain for the
+    /// term to match at all (a cheap test before the exact check).
+    case_probe: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -312,7 +315,16 @@ impl Compiler {
             return Some(id);
         }
         let arabic = norm.chars().next().is_some_and(is_arabic);
+        let case_probe = case_sensitive
+            .then(|| normalize_keep_case(text).text)
+            .and_then(|t| {
+                t.split(' ')
+                    .filter(|w| w.bytes().all(|b| b.is_ascii_alphanumeric()))
+                    .max_by_key(|w| w.len())
+                    .map(str::to_string)
+            });
         self.terms.push(Term {
+            case_probe,
             display: raw.to_string(),
             prefix,
             arabic,
@@ -333,7 +345,10 @@ impl Compiler {
             // also written "counterterrorism", but "treffen der" must not
             // become "treffender" nor "met in" the name "Metin".
             let words: Vec<&str> = f.split(' ').collect();
-            if !arabic && (2..=3).contains(&words.len()) && words.iter().all(|w| w.chars().count() >= 4) {
+            if !arabic
+                && (2..=3).contains(&words.len())
+                && words.iter().all(|w| w.chars().count() >= 4)
+            {
                 forms.push(f.replace(' ', ""));
             }
         }

@@ -137,7 +137,10 @@ fn ref_hits(t: &str, words: &[&str]) -> Vec<(usize, usize)> {
     for i in 0..words.len() {
         if i + k <= words.len() && (0..k).all(|j| word_ok(words[i + j], &tw[j], j == k - 1)) {
             out.push((i, i + k - 1));
-        } else if (2..=3).contains(&k) && tw.iter().all(|w| w.chars().count() >= 4) && word_ok(words[i], &tw.concat(), true) {
+        } else if (2..=3).contains(&k)
+            && tw.iter().all(|w| w.chars().count() >= 4)
+            && word_ok(words[i], &tw.concat(), true)
+        {
             out.push((i, i));
         }
     }
