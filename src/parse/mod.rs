@@ -36,14 +36,143 @@ pub fn parse_feed(bytes: &[u8], base_url: Option<&str>) -> Result<ParsedFeed, Pa
     if doc.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
-    let feed = match run_parser(&doc, base_url) {
-        Ok(f) => f,
-        Err(first) => match fix_rss_version(&doc) {
-            Some(fixed) => run_parser(&fixed, base_url).map_err(|_| first)?,
-            None => return Err(first),
-        },
+    let mut result = run_parser(&doc, base_url);
+    // Second chances, each tried only when the first reading failed or found
+    // no entry although the document has some.
+    let looks_full = find(&doc, b"<item").is_some()
+        || find(&doc, b"<entry").is_some()
+        || find(&doc, b"\"items\"").is_some();
+    let needs_retry = |r: &Result<feed_rs::model::Feed, ParseError>| match r {
+        Err(_) => true,
+        Ok(f) => f.entries.is_empty() && looks_full,
     };
-    Ok(convert(feed, base_url))
+    let repairs: [fn(&[u8]) -> Option<Vec<u8>>; 4] =
+        [fix_rss_version, fix_atom03, fix_text_types, fix_rss11];
+    for repair in repairs {
+        if !needs_retry(&result) {
+            break;
+        }
+        if let Some(fixed) = repair(&doc)
+            && let Ok(f) = run_parser(&fixed, base_url)
+            && (result.is_err() || !f.entries.is_empty())
+        {
+            result = Ok(f);
+        }
+    }
+    Ok(convert(result?, base_url))
+}
+
+/// Atom 0.3 (`http://purl.org/atom/ns#`) read as Atom 1.0: the elements
+/// that matter (entry, title, link, id, summary, content) are the same, and
+/// its MIME-typed text constructs become Atom 1.0 types.
+fn fix_atom03(doc: &[u8]) -> Option<Vec<u8>> {
+    let ns = replace_all(
+        doc,
+        b"http://purl.org/atom/ns#",
+        b"http://www.w3.org/2005/Atom",
+    )?;
+    Some(fix_text_types(&ns).unwrap_or(ns))
+}
+
+/// Replaces every occurrence of `from`; `None` when there is none.
+fn replace_all(doc: &[u8], from: &[u8], to: &[u8]) -> Option<Vec<u8>> {
+    find(doc, from)?;
+    let mut out = Vec::with_capacity(doc.len() + 16);
+    let mut rest = doc;
+    while let Some(p) = find(rest, from) {
+        out.extend_from_slice(&rest[..p]);
+        out.extend_from_slice(to);
+        rest = &rest[p + from.len()..];
+    }
+    out.extend_from_slice(rest);
+    Some(out)
+}
+
+/// Text constructs (`title`, `summary`, `content`, …) whose `type` is not
+/// one of Atom's text, html and xhtml get the nearest of those
+/// (`text/plain` → text, `text/html` → html, `application/xhtml+xml` →
+/// xhtml, anything else → text), as a lenient reader would.
+fn fix_text_types(doc: &[u8]) -> Option<Vec<u8>> {
+    const TEXT_TAGS: &[&[u8]] = &[
+        b"title",
+        b"summary",
+        b"content",
+        b"subtitle",
+        b"tagline",
+        b"rights",
+        b"copyright",
+        b"info",
+    ];
+    let mut out = Vec::with_capacity(doc.len());
+    let mut changed = false;
+    let mut i = 0;
+    while let Some(off) = doc[i..].iter().position(|&b| b == b'<') {
+        let start = i + off;
+        out.extend_from_slice(&doc[i..start]);
+        let end = doc[start..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map_or(doc.len(), |e| start + e + 1);
+        let tag = &doc[start..end];
+        let name_end = tag
+            .iter()
+            .skip(1)
+            .position(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
+            .map_or(tag.len(), |p| p + 1);
+        let name = &tag[1..name_end];
+        let local = name.rsplit(|&b| b == b':').next().unwrap_or(name);
+        if TEXT_TAGS.contains(&local)
+            && let Some(t) = find(tag, b"type=")
+            && let Some(&q) = tag.get(t + 5)
+            && (q == b'"' || q == b'\'')
+            && let Some(len) = tag[t + 6..].iter().position(|&b| b == q)
+        {
+            let value = &tag[t + 6..t + 6 + len];
+            let mapped: &[u8] = match value {
+                b"text" | b"html" | b"xhtml" => value,
+                b"text/html" => b"html",
+                b"application/xhtml+xml" => b"xhtml",
+                _ => b"text",
+            };
+            if mapped != value {
+                changed = true;
+            }
+            out.extend_from_slice(&tag[..t + 6]);
+            out.extend_from_slice(mapped);
+            out.extend_from_slice(&tag[t + 6 + len..]);
+        } else {
+            out.extend_from_slice(tag);
+        }
+        i = end;
+    }
+    out.extend_from_slice(&doc[i..]);
+    changed.then_some(out)
+}
+
+/// RSS 1.1 (`<Channel xmlns="http://purl.org/net/rss1.1#">` with an
+/// `<items>` collection) read as RSS 2.0: same channel and item elements.
+fn fix_rss11(doc: &[u8]) -> Option<Vec<u8>> {
+    find(doc, b"purl.org/net/rss1.1")?;
+    let p = find(doc, b"<Channel")?;
+    let mut out = Vec::with_capacity(doc.len() + 32);
+    out.extend_from_slice(&doc[..p]);
+    out.extend_from_slice(b"<rss version=\"2.0\"><channel");
+    let body = &doc[p + b"<Channel".len()..];
+    // Drop the root's namespace declarations' effect by keeping them on the
+    // inner channel element, and unwrap the items collection.
+    let body =
+        replace_all(body, b"</Channel>", b"</channel></rss>").unwrap_or_else(|| body.to_vec());
+    let mut rest: &[u8] = &body;
+    while let Some(q) = find(rest, b"<items") {
+        out.extend_from_slice(&rest[..q]);
+        let close = rest[q..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map_or(rest.len(), |e| q + e + 1);
+        rest = &rest[close..];
+    }
+    out.extend_from_slice(rest);
+    replace_all(&out, b"</items>", b"").or(Some(out))
 }
 
 thread_local! {
@@ -279,9 +408,6 @@ fn convert(feed: feed_rs::model::Feed, base_url: Option<&str>) -> ParsedFeed {
             if !seen.insert(key.clone()) {
                 continue;
             }
-        }
-        if title.is_empty() && summary.is_empty() && content.is_empty() && url.is_none() {
-            continue;
         }
         let lang = feed_lang.clone().or_else(|| guess_lang(&title, &summary));
         let categories = e

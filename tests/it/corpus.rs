@@ -69,3 +69,83 @@ fn every_corpus_file_goes_through_scan_without_a_panic() {
     );
     assert_eq!(ok + failed, files.len());
 }
+
+#[test]
+fn item_counts_agree_with_feedparser_on_its_well_formed_files() {
+    let Some(shared) = shared_dir() else { return };
+    let corpus = shared.join("corpus");
+    let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).expect("MANIFEST.tsv");
+    let mut lines = manifest.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split('\t').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .expect("column in MANIFEST.tsv")
+    };
+    let (c_path, c_n, c_bozo) = (
+        col("path"),
+        col("entries_feedparser"),
+        col("feedparser_bozo"),
+    );
+    let mut expected: Vec<(String, usize)> = Vec::new();
+    for l in lines {
+        let f: Vec<&str> = l.split('\t').collect();
+        if f.get(c_bozo) == Some(&"no")
+            && let Some(Ok(n)) = f.get(c_n).map(|s| s.parse::<usize>())
+        {
+            expected.push((f[c_path].to_string(), n));
+        }
+    }
+    assert!(expected.len() > 2000, "{} comparable files", expected.len());
+    let cfg = root().join("config/newswatch.toml");
+    let mut got: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut errors: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for chunk in expected.chunks(400) {
+        let mut args: Vec<String> = vec![
+            "--config".into(),
+            cfg.display().to_string(),
+            "scan".into(),
+            "--json".into(),
+        ];
+        args.extend(chunk.iter().map(|(p, _)| p.clone()));
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&corpus, &argv, None);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "scan crashed: {}",
+            stderr(&out)
+        );
+        for line in stdout(&out).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+            let src = v["source"].as_str().unwrap().to_string();
+            match v.get("error") {
+                Some(e) => {
+                    errors.insert(src, e.as_str().unwrap_or("").to_string());
+                }
+                None => *got.entry(src).or_insert(0) += 1,
+            }
+        }
+    }
+    let mut disagree = Vec::new();
+    for (p, n) in &expected {
+        let g = got.get(p).copied().unwrap_or(0);
+        if g != *n {
+            disagree.push(format!(
+                "  {p}: feedparser {n}, newswatch {g}{}",
+                errors.get(p).map(|e| format!(" ({e})")).unwrap_or_default()
+            ));
+        }
+    }
+    let agree = expected.len() - disagree.len();
+    let ratio = agree as f64 / expected.len() as f64;
+    eprintln!(
+        "item counts agree with feedparser on {agree} of {} files ({:.1}%); disagreements:",
+        expected.len(),
+        ratio * 100.0
+    );
+    for d in &disagree {
+        eprintln!("{d}");
+    }
+    assert!(ratio >= 0.97, "agreement {:.3} is under 0.97", ratio);
+}
