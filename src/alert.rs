@@ -318,7 +318,7 @@ fn classify_response(r: Result<reqwest::Response, reqwest::Error>) -> Delivery {
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after);
+                .and_then(crate::fetch::parse_retry_after);
             Delivery::Retry {
                 error: format!("HTTP {}", status.as_u16()),
                 after,
@@ -338,17 +338,6 @@ fn classify_response(r: Result<reqwest::Response, reqwest::Error>) -> Delivery {
             after: None,
         },
     }
-}
-
-/// `Retry-After` as seconds or as an HTTP date.
-pub fn parse_retry_after(v: &str) -> Option<std::time::Duration> {
-    let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(std::time::Duration::from_secs(secs));
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let secs = when.timestamp() - chrono::Utc::now().timestamp();
-    Some(std::time::Duration::from_secs(secs.max(0) as u64))
 }
 
 /// The delay before attempt number `attempts + 1`: exponential from

@@ -316,6 +316,7 @@ fn once(path: &Path, deliver_timeout: Duration) -> Result<u8> {
         feeds = rep.feeds,
         failed = rep.failed,
         not_modified = rep.not_modified,
+        skipped = rep.skipped,
         new_articles = rep.new_articles,
         matched = rep.matched,
         alerts_queued = rep.alerts_queued,
@@ -674,35 +675,52 @@ fn feeds(path: &Path, as_json: bool) -> Result<u8> {
     let cfg = load_config(path)?;
     let st = Store::open_read_only(&cfg.storage.path)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let t = crate::alert::rfc3339;
     for f in st.feeds()? {
-        let state = if f.error_streak > 0 {
-            "failing"
+        let state = if f.state != "active" {
+            f.state.clone()
+        } else if f.error_streak >= crate::schedule::LONG_STREAK {
+            "failing".into()
+        } else if f.error_streak > 0 {
+            "erroring".into()
         } else if f.last_polled_at.is_none() {
-            "new"
+            "new".into()
         } else {
-            "ok"
+            "ok".into()
         };
         if as_json {
             let line = json!({
-                "url": f.url, "name": f.name, "state": state,
-                "last_polled": f.last_polled_at.map(crate::alert::rfc3339),
-                "next_poll": f.next_poll_at.map(crate::alert::rfc3339),
-                "last_status": f.last_status, "error_streak": f.error_streak,
-                "last_error": f.last_error, "items": f.items_seen,
+                "url": f.url, "name": f.name, "state": state, "state_reason": f.state_reason,
+                "last_polled": f.last_polled_at.map(t), "last_success": f.last_success_at.map(t),
+                "next_poll": f.next_poll_at.map(t), "interval_s": f.interval_s,
+                "retry_until": f.retry_until.map(t), "last_status": f.last_status,
+                "error_streak": f.error_streak, "error_kind": f.error_kind, "last_error": f.last_error,
+                "items": f.items_seen,
             });
             writeln!(out, "{line}")?;
         } else {
+            let interval = f.interval_s.map(|s| format!("every {}m", (s + 59) / 60)).unwrap_or_else(|| "-".into());
             writeln!(
                 out,
-                "{:<8} {:<30} {:>4} items  {}{}",
+                "{:<9} {:<30} {:>4} items  {:<10} next {}  {}",
                 state,
                 f.name,
                 f.items_seen,
-                f.url,
-                f.last_error
-                    .map(|e| format!("\n         last error: {e}"))
-                    .unwrap_or_default()
+                interval,
+                f.next_poll_at.map(t).unwrap_or_else(|| "-".into()),
+                f.url
             )?;
+            if let Some(r) = &f.state_reason {
+                writeln!(out, "          reason: {r}")?;
+            }
+            if let Some(e) = &f.last_error {
+                writeln!(
+                    out,
+                    "          last error ({}, {} in a row): {e}",
+                    f.error_kind.as_deref().unwrap_or("error"),
+                    f.error_streak
+                )?;
+            }
         }
     }
     out.flush()?;

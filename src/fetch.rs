@@ -46,6 +46,20 @@ impl FetchError {
         }
     }
 
+    /// A short name for the kind of failure, recorded on the feed.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FetchError::Timeout => "timeout",
+            FetchError::Connect(_) => "connect",
+            FetchError::Status { status, .. } if *status == 429 => "rate-limited",
+            FetchError::Status { status, .. } if *status == 410 => "gone",
+            FetchError::Status { status, .. } if *status >= 500 => "http-5xx",
+            FetchError::Status { .. } => "http-4xx",
+            FetchError::TooLarge(_) => "too-large",
+            FetchError::Protocol(_) => "protocol",
+        }
+    }
+
     /// The HTTP status, if the server answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -138,8 +152,7 @@ impl Fetcher {
                 .headers()
                 .get(header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+                .and_then(parse_retry_after);
             return Err(FetchError::Status {
                 status,
                 retry_after,
@@ -208,4 +221,15 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// `Retry-After` as seconds or as an HTTP date (relative to now).
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let secs = when.timestamp() - chrono::Utc::now().timestamp();
+    Some(Duration::from_secs(secs.max(0) as u64))
 }

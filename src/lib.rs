@@ -22,5 +22,6 @@ pub mod fetch;
 pub mod model;
 pub mod parse;
 pub mod rules;
+pub mod schedule;
 pub mod store;
 pub mod text;

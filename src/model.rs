@@ -187,6 +187,8 @@ pub struct ParsedFeed {
     pub title: Option<String>,
     /// The feed's language, if declared.
     pub lang: Option<String>,
+    /// How often the publisher says to poll (RSS `ttl`, `sy:updatePeriod`).
+    pub ttl: Option<Duration>,
     /// The articles, in document order.
     pub articles: Vec<Article>,
 }

@@ -33,6 +33,8 @@ pub struct CycleReport {
     pub failed: usize,
     /// Feeds that had not changed.
     pub not_modified: usize,
+    /// Feeds not polled (gone, disabled, inside a Retry-After window).
+    pub skipped: usize,
     /// New articles stored.
     pub new_articles: usize,
     /// Articles some watch fired on.
@@ -104,6 +106,10 @@ pub async fn poll_all(
             PollResult::Failed(e) => {
                 tracing::warn!(feed = %feed.name, url = %feed.url, error = %e, "poll failed");
                 rep.failed += 1;
+            }
+            PollResult::Skipped(why) => {
+                tracing::info!(feed = %feed.name, url = %feed.url, reason = %why, "skipped");
+                rep.skipped += 1;
             }
         }
     }

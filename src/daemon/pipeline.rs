@@ -1,15 +1,19 @@
-//! One poll of one feed, end to end: fetch → parse → match → route → store.
-//! This is the only function that sequences the stages; the stages never
-//! call each other.
+//! One poll of one feed, end to end: fetch → parse → match → route → store,
+//! and when to poll it next (`crate::schedule`). This is the only function
+//! that sequences the stages; the stages never call each other.
 
 use crate::config::{Config, FeedConfig};
 use crate::fetch::{FetchError, Fetcher};
 use crate::model::{FetchOutcome, IngestReport, MatchedArticle, Timestamp};
-use crate::parse::{ParseError, parse_feed};
-use crate::store::{self, PollRecord};
+use crate::parse::{ParseError, parse_feed_http};
+use crate::schedule::{self, Hints};
+use crate::store::{self, FeedRow, PollRecord, Sched};
 use crate::text::hex_digest;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Consecutive "this is not a feed" answers after which a feed is disabled.
+const NOT_A_FEED_LIMIT: i64 = 3;
 
 /// How one poll ended, and when the feed is due next.
 #[derive(Debug)]
@@ -25,10 +29,12 @@ pub struct Polled {
 pub enum PollResult {
     /// A document was parsed and stored.
     Stored(IngestReport),
-    /// Nothing changed (304 or an identical body).
+    /// Nothing changed (304, an identical body, or an unchanged ETag).
     NotModified,
     /// The poll failed; recorded on the feed.
     Failed(String),
+    /// Not polled: gone, disabled, or inside the server's Retry-After window.
+    Skipped(String),
 }
 
 /// Why a poll failed.
@@ -42,6 +48,10 @@ pub enum PollError {
     Parse(#[from] ParseError),
 }
 
+fn current_interval(row: &FeedRow, feed: &FeedConfig) -> Duration {
+    row.interval_s.filter(|&s| s > 0).map_or(feed.interval, |s| Duration::from_secs(s as u64))
+}
+
 /// Polls `feed` once and records everything in the store.
 pub async fn poll_feed(
     cfg: &Arc<Config>,
@@ -51,117 +61,96 @@ pub async fn poll_feed(
     now: Timestamp,
 ) -> Result<Polled, store::StoreError> {
     let (url, name) = (feed.url.clone(), feed.name.clone());
-    let row = store
-        .call(move |s| s.ensure_feed(&url, &name, now))
-        .await??;
-    let interval = feed.interval.as_secs() as i64;
-    let next = now + interval;
+    let row = store.call(move |s| s.ensure_feed(&url, &name, now)).await??;
+    if row.state != "active" {
+        let why = format!("{}: {}", row.state, row.state_reason.clone().unwrap_or_default());
+        return Ok(Polled { result: PollResult::Skipped(why), next_poll_at: now + cfg.poll.max_interval.as_secs() as i64 });
+    }
+    if let Some(until) = row.retry_until.filter(|&t| t > now) {
+        return Ok(Polled { result: PollResult::Skipped(format!("server asked to wait until {until} (Retry-After)")), next_poll_at: until });
+    }
+    let current = current_interval(&row, feed);
     let fetched = fetcher.get(&feed.url, &row.validators).await;
-    let (status, bytes, final_url, validators) = match fetched {
+    let (status, bytes, final_url, validators, content_type, max_age) = match fetched {
         Ok(FetchOutcome::NotModified { status }) => {
-            let rec = PollRecord::NotModified { status };
-            store
-                .call(move |s| s.record_poll(row.id, now, &rec, next))
-                .await??;
-            return Ok(Polled {
-                result: PollResult::NotModified,
-                next_poll_at: next,
-            });
+            return not_modified(store, &row, cfg, current, status, None, now).await;
         }
-        Ok(FetchOutcome::Body {
-            status,
-            bytes,
-            final_url,
-            validators,
-            ..
-        }) => (status, bytes, final_url, validators),
+        Ok(FetchOutcome::Body { status, bytes, final_url, validators, content_type, max_age }) => {
+            (status, bytes, final_url, validators, content_type, max_age)
+        }
         Err(e) => {
-            return fail(
-                store,
-                &row,
-                cfg,
-                now,
-                e.status(),
-                PollError::from(e).to_string(),
-            )
-            .await;
+            if e.status() == Some(410) {
+                let id = row.id;
+                store.call(move |s| s.set_feed_state(id, "gone", Some("HTTP 410 Gone: the publisher removed this feed"))).await??;
+            }
+            let retry_after = match &e {
+                FetchError::Status { retry_after, .. } => *retry_after,
+                _ => None,
+            };
+            let kind = e.kind();
+            return fail(store, &row, cfg, now, e.status(), PollError::from(e).to_string(), kind, retry_after).await;
         }
     };
     let body_hash = hex_digest(&[&bytes]);
-    if row.body_hash.as_deref() == Some(body_hash.as_str()) {
-        // The server ignored our validators but sent the same bytes.
-        let rec = PollRecord::Fetched {
-            status,
-            validators,
-            body_hash,
-            title: None,
-            items: row.items_seen as usize,
-        };
-        store
-            .call(move |s| s.record_poll(row.id, now, &rec, next))
-            .await??;
-        return Ok(Polled {
-            result: PollResult::NotModified,
-            next_poll_at: next,
-        });
+    let same_etag = validators.etag.is_some() && validators.etag == row.validators.etag;
+    if row.body_hash.as_deref() == Some(body_hash.as_str()) || same_etag {
+        // The server ignored our validators but sent the same document.
+        return not_modified(store, &row, cfg, current, status, Some((validators, body_hash)), now).await;
     }
     let first_poll = row.first_success_at.is_none();
     let cfg2 = Arc::clone(cfg);
     let tags = feed.tags.clone();
     let parsed = tokio::task::spawn_blocking(move || {
-        let parsed = parse_feed(&bytes, Some(&final_url))?;
+        let parsed = parse_feed_http(&bytes, Some(&final_url), content_type.as_deref())?;
         let cutoff = now - cfg2.poll.backfill.as_secs() as i64;
-        let items = match_articles(&cfg2, parsed.articles, &tags, |published| {
-            first_poll && published.is_some_and(|p| p < cutoff)
-        });
-        Ok::<_, ParseError>((parsed.title, items))
+        let items = match_articles(&cfg2, parsed.articles, &tags, |published| first_poll && published.is_some_and(|p| p < cutoff));
+        Ok::<_, ParseError>((parsed.title, parsed.ttl, items))
     })
     .await;
-    let (title, items) = match parsed {
+    let (title, ttl, items) = match parsed {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
-            return fail(
-                store,
-                &row,
-                cfg,
-                now,
-                Some(status),
-                PollError::from(e).to_string(),
-            )
-            .await;
+            let kind = if matches!(e, ParseError::Invalid(_) | ParseError::Empty) { "not-a-feed" } else { "parse" };
+            return fail(store, &row, cfg, now, Some(status), PollError::from(e).to_string(), kind, None).await;
         }
         Err(join) => {
-            return fail(
-                store,
-                &row,
-                cfg,
-                now,
-                Some(status),
-                format!("internal error while parsing: {join}"),
-            )
-            .await;
+            return fail(store, &row, cfg, now, Some(status), format!("internal error while parsing: {join}"), "internal", None).await;
         }
     };
     let feed_url = feed.url.clone();
     let n = items.len();
+    let pcfg = cfg.poll.clone();
     let report = store
         .call(move |s| {
             let rep = s.ingest(row.id, &feed_url, &items, now)?;
-            let rec = PollRecord::Fetched {
-                status,
-                validators,
-                body_hash,
-                title,
-                items: n,
-            };
-            s.record_poll(row.id, now, &rec, next)?;
-            Ok::<_, store::StoreError>(rep)
+            let interval = schedule::after_success(&pcfg, current, rep.new_articles, Hints { feed_ttl: ttl, max_age });
+            let sched = Sched { next_poll_at: now + interval.as_secs() as i64, interval_s: Some(interval.as_secs() as i64), retry_until: None };
+            let rec = PollRecord::Fetched { status, validators, body_hash, title, items: n };
+            s.record_poll(row.id, now, &rec, &sched)?;
+            Ok::<_, store::StoreError>((rep, sched.next_poll_at))
         })
         .await??;
-    Ok(Polled {
-        result: PollResult::Stored(report),
-        next_poll_at: next,
-    })
+    Ok(Polled { result: PollResult::Stored(report.0), next_poll_at: report.1 })
+}
+
+async fn not_modified(
+    store: &store::Handle,
+    row: &FeedRow,
+    cfg: &Config,
+    current: Duration,
+    status: u16,
+    fetched: Option<(crate::model::Validators, String)>,
+    now: Timestamp,
+) -> Result<Polled, store::StoreError> {
+    let interval = schedule::after_success(&cfg.poll, current, 0, Hints::default());
+    let sched = Sched { next_poll_at: now + interval.as_secs() as i64, interval_s: Some(interval.as_secs() as i64), retry_until: None };
+    let rec = match fetched {
+        Some((validators, body_hash)) => PollRecord::Fetched { status, validators, body_hash, title: None, items: row.items_seen as usize },
+        None => PollRecord::NotModified { status },
+    };
+    let id = row.id;
+    store.call(move |s| s.record_poll(id, now, &rec, &sched)).await??;
+    Ok(Polled { result: PollResult::NotModified, next_poll_at: sched.next_poll_at })
 }
 
 /// Runs the rules over articles and decides where each alert goes.
@@ -198,31 +187,32 @@ pub fn match_articles(
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn fail(
     store: &store::Handle,
-    row: &store::FeedRow,
+    row: &FeedRow,
     cfg: &Config,
     now: Timestamp,
     status: Option<u16>,
     error: String,
+    kind: &'static str,
+    retry_after: Option<Duration>,
 ) -> Result<Polled, store::StoreError> {
-    // Exponential backoff on the error streak, within the poll bounds.
-    let streak = row.error_streak.clamp(0, 16) as u32;
-    let base = cfg.poll.min_interval.max(Duration::from_secs(60));
-    let delay = base
-        .saturating_mul(1 << streak.min(10))
-        .min(cfg.poll.max_interval);
-    let rec = PollRecord::Failed {
-        status,
-        error: error.clone(),
-    };
-    let id = row.id;
+    let streak = row.error_streak + 1;
+    let delay = schedule::after_failure(&cfg.poll, streak, retry_after, fastrand::f64());
     let next = now + delay.as_secs() as i64;
+    let sched = Sched { next_poll_at: next, interval_s: None, retry_until: retry_after.map(|_| next) };
+    let rec = PollRecord::Failed { status, error: error.clone(), kind };
+    let id = row.id;
+    let disable = kind == "not-a-feed" && streak >= NOT_A_FEED_LIMIT && row.error_kind.as_deref() == Some("not-a-feed");
     store
-        .call(move |s| s.record_poll(id, now, &rec, next))
+        .call(move |s| {
+            s.record_poll(id, now, &rec, &sched)?;
+            if disable {
+                s.set_feed_state(id, "disabled", Some(&format!("the URL answered {streak} times in a row with something that is not a feed")))?;
+            }
+            Ok::<_, store::StoreError>(())
+        })
         .await??;
-    Ok(Polled {
-        result: PollResult::Failed(error),
-        next_poll_at: next,
-    })
+    Ok(Polled { result: PollResult::Failed(error), next_poll_at: next })
 }

@@ -195,6 +195,12 @@ async fn schedule_loop(
         }
         let t = now();
         for feed in cfg.feeds.iter().filter(|f| f.enabled) {
+            // A feed never polled (new, or added by a reload) starts at a
+            // random point of its first interval (at most a minute), so that
+            // many feeds do not all start at once.
+            due.entry(feed.url.clone()).or_insert_with(|| {
+                t + crate::schedule::first_poll(feed.interval, Duration::from_secs(60), fastrand::f64()).as_secs() as i64
+            });
             if in_flight.contains(&feed.url) || due.get(&feed.url).is_some_and(|&d| d > t) {
                 continue;
             }
@@ -268,6 +274,7 @@ async fn schedule_loop(
                             }
                             Ok(PollResult::NotModified) => tracing::debug!(url = %url, "not modified"),
                             Ok(PollResult::Failed(e)) => tracing::warn!(url = %url, error = %e, "poll failed"),
+                            Ok(PollResult::Skipped(why)) => tracing::debug!(url = %url, reason = %why, "skipped"),
                             Err(e) => tracing::error!(url = %url, error = %e, "cannot record the poll"),
                         }
                     }

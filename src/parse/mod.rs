@@ -32,7 +32,16 @@ pub enum ParseError {
 /// Parses a feed document. `base_url` (the feed's URL) resolves relative
 /// links.
 pub fn parse_feed(bytes: &[u8], base_url: Option<&str>) -> Result<ParsedFeed, ParseError> {
-    let doc = prepare(bytes);
+    parse_feed_http(bytes, base_url, None)
+}
+
+/// Parses a feed document fetched over HTTP: a `charset` in the
+/// `Content-Type` header decides the encoding (it overrides the XML
+/// declaration, as RFC 7303 says); without either, bytes that are not UTF-8
+/// are read as windows-1252, as browsers and lenient readers do.
+pub fn parse_feed_http(bytes: &[u8], base_url: Option<&str>, content_type: Option<&str>) -> Result<ParsedFeed, ParseError> {
+    let transcoded = transcode_legacy(bytes, content_type);
+    let doc = prepare(transcoded.as_deref().unwrap_or(bytes));
     if doc.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
@@ -59,8 +68,34 @@ pub fn parse_feed(bytes: &[u8], base_url: Option<&str>) -> Result<ParsedFeed, Pa
             result = Ok(f);
         }
     }
-    Ok(convert(result?, base_url))
+    let mut parsed = convert(result?, base_url);
+    parsed.ttl = parsed.ttl.or_else(|| syndication_hint(&doc));
+    Ok(parsed)
 }
+
+/// `sy:updatePeriod` and `sy:updateFrequency` from a document, as an
+/// interval (hourly/daily/weekly/monthly/yearly divided by the frequency).
+fn syndication_hint(doc: &[u8]) -> Option<std::time::Duration> {
+    let text = std::str::from_utf8(&doc[..doc.len().min(64 * 1024)]).ok()?;
+    let inner = |tag: &str| -> Option<String> {
+        let open = text.find(&format!("<{tag}"))?;
+        let start = open + text[open..].find('>')? + 1;
+        let end = start + text[start..].find('<')?;
+        Some(text[start..end].trim().to_string())
+    };
+    let period = match inner("sy:updatePeriod")?.as_str() {
+        "hourly" => 3600,
+        "daily" => 86_400,
+        "weekly" => 7 * 86_400,
+        "monthly" => 30 * 86_400,
+        "yearly" => 365 * 86_400,
+        _ => return None,
+    };
+    let freq: u64 = inner("sy:updateFrequency").and_then(|f| f.parse().ok()).filter(|&f| f > 0).unwrap_or(1);
+    Some(std::time::Duration::from_secs(period / freq))
+}
+
+
 
 /// Atom 0.3 (`http://purl.org/atom/ns#`) read as Atom 1.0: the elements
 /// that matter (entry, title, link, id, summary, content) are the same, and
@@ -214,6 +249,44 @@ fn run_parser(doc: &[u8], base_url: Option<&str>) -> Result<feed_rs::model::Feed
             Err(ParseError::Panicked(msg))
         }
     }
+}
+
+/// The `charset` parameter of a `Content-Type` header value.
+fn header_charset(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        (k.trim().eq_ignore_ascii_case("charset")).then(|| v.trim().trim_matches(['"', '\'']))
+    })
+}
+
+/// Re-encodes a document in a legacy single- or multi-byte charset as
+/// UTF-8 (with its XML declaration rewritten), when the HTTP header names
+/// the charset, or when the bytes are not UTF-8 and nothing names one.
+/// `None` when the bytes can go to the parser as they are.
+fn transcode_legacy(bytes: &[u8], content_type: Option<&str>) -> Option<Vec<u8>> {
+    if decode_wide(bytes).is_some() {
+        return None;
+    }
+    let from_header = content_type.and_then(header_charset).and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()));
+    let enc = match from_header {
+        Some(e) if e == encoding_rs::UTF_8 => return None,
+        Some(e) => e,
+        None => {
+            if std::str::from_utf8(bytes).is_ok() {
+                return None;
+            }
+            let head = &bytes[..bytes.len().min(200)];
+            if find(head, b"<?xml").is_some() && find(head, b"encoding").is_some() {
+                // The declaration names it; the parser decodes it.
+                return None;
+            }
+            encoding_rs::WINDOWS_1252
+        }
+    };
+    let (text, _, _) = enc.decode(bytes);
+    let mut s = text.into_owned();
+    rewrite_xml_encoding(&mut s);
+    Some(s.into_bytes())
 }
 
 /// Transcodes UTF-16/UTF-32 to UTF-8 (with the XML declaration's encoding
@@ -433,6 +506,7 @@ fn convert(feed: feed_rs::model::Feed, base_url: Option<&str>) -> ParsedFeed {
             .map(|t| html_to_text(&t.content))
             .filter(|t| !t.is_empty()),
         lang: feed_lang,
+        ttl: feed.ttl.filter(|&m| m > 0).map(|m| std::time::Duration::from_secs(u64::from(m) * 60)),
         articles,
     }
 }
@@ -493,6 +567,15 @@ mod tests {
             wide.extend_from_slice(&u.to_be_bytes());
         }
         assert_eq!(parse_feed(&wide, None).unwrap().articles[0].title, "Hi");
+    }
+
+    #[test]
+    fn publisher_poll_hints() {
+        let rss = "<rss version=\"2.0\"><channel><title>t</title><ttl>60</ttl></channel></rss>";
+        assert_eq!(parse_feed(rss.as_bytes(), None).unwrap().ttl, Some(std::time::Duration::from_secs(3600)));
+        let sy = "<rss version=\"2.0\" xmlns:sy=\"http://purl.org/rss/1.0/modules/syndication/\"><channel><title>t</title>\
+                  <sy:updatePeriod> daily </sy:updatePeriod><sy:updateFrequency>4</sy:updateFrequency></channel></rss>";
+        assert_eq!(parse_feed(sy.as_bytes(), None).unwrap().ttl, Some(std::time::Duration::from_secs(21_600)));
     }
 
     #[test]

@@ -100,4 +100,15 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_alert ON deliveries(alert_id);
 "#,
-)];
+),
+    (
+        "feed schedule: adaptive interval, Retry-After window, state (active, gone, disabled), error kind",
+        r#"
+ALTER TABLE feeds ADD COLUMN interval_s INTEGER;
+ALTER TABLE feeds ADD COLUMN retry_until INTEGER;
+ALTER TABLE feeds ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
+ALTER TABLE feeds ADD COLUMN state_reason TEXT;
+ALTER TABLE feeds ADD COLUMN error_kind TEXT;
+"#,
+    ),
+];

@@ -151,6 +151,29 @@ pub struct FeedRow {
     pub last_error: Option<String>,
     /// Items seen in the last successful document.
     pub items_seen: i64,
+    /// The current (adaptive) poll interval, in seconds.
+    pub interval_s: Option<i64>,
+    /// Not to be polled before this time (the server's `Retry-After`).
+    pub retry_until: Option<Timestamp>,
+    /// `active`, `gone` (HTTP 410) or `disabled` (never a feed).
+    pub state: String,
+    /// Why the feed is not active.
+    pub state_reason: Option<String>,
+    /// The kind of the last error (timeout, connect, http-5xx, …).
+    pub error_kind: Option<String>,
+    /// Last successful poll.
+    pub last_success_at: Option<Timestamp>,
+}
+
+/// When a feed is polled next, as decided after a poll.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sched {
+    /// The next poll (Unix s).
+    pub next_poll_at: Timestamp,
+    /// The new adaptive interval, when it changed.
+    pub interval_s: Option<i64>,
+    /// The end of a `Retry-After` window, if the server set one.
+    pub retry_until: Option<Timestamp>,
 }
 
 /// An alert waiting in the outbox, with everything a sink needs.
@@ -235,6 +258,8 @@ pub enum PollRecord {
         status: Option<u16>,
         /// What went wrong.
         error: String,
+        /// Its kind (timeout, connect, http, too-large, not-a-feed, …).
+        kind: &'static str,
     },
 }
 
@@ -369,8 +394,9 @@ impl Store {
         feed_id: i64,
         now: Timestamp,
         rec: &PollRecord,
-        next_poll_at: Timestamp,
+        sched: &Sched,
     ) -> Result<(), StoreError> {
+        let next_poll_at = sched.next_poll_at;
         match rec {
             PollRecord::Fetched {
                 status,
@@ -382,28 +408,41 @@ impl Store {
                 self.conn.execute(
                     "UPDATE feeds SET etag = ?2, last_modified = ?3, body_hash = ?4, title = COALESCE(?5, title),
                         first_success_at = COALESCE(first_success_at, ?6), last_polled_at = ?6, last_success_at = ?6,
-                        last_status = ?7, next_poll_at = ?8, error_streak = 0, last_error = NULL, items_seen = ?9
+                        last_status = ?7, next_poll_at = ?8, error_streak = 0, last_error = NULL, items_seen = ?9,
+                        interval_s = COALESCE(?10, interval_s), retry_until = NULL, error_kind = NULL
                      WHERE id = ?1",
-                    params![feed_id, validators.etag, validators.last_modified, body_hash, title, now, status, next_poll_at, *items as i64],
+                    params![feed_id, validators.etag, validators.last_modified, body_hash, title, now, status, next_poll_at, *items as i64, sched.interval_s],
                 )?;
             }
             PollRecord::NotModified { status } => {
                 self.conn.execute(
                     "UPDATE feeds SET first_success_at = COALESCE(first_success_at, ?2), last_polled_at = ?2, last_success_at = ?2,
-                        last_status = ?3, next_poll_at = ?4, error_streak = 0, last_error = NULL
+                        last_status = ?3, next_poll_at = ?4, error_streak = 0, last_error = NULL,
+                        interval_s = COALESCE(?5, interval_s), retry_until = NULL, error_kind = NULL
                      WHERE id = ?1",
-                    params![feed_id, now, status, next_poll_at],
+                    params![feed_id, now, status, next_poll_at, sched.interval_s],
                 )?;
             }
-            PollRecord::Failed { status, error } => {
+            PollRecord::Failed {
+                status,
+                error,
+                kind,
+            } => {
                 self.conn.execute(
                     "UPDATE feeds SET last_polled_at = ?2, last_status = ?3, next_poll_at = ?4,
-                        error_streak = error_streak + 1, last_error = ?5
+                        error_streak = error_streak + 1, last_error = ?5, error_kind = ?6, retry_until = ?7
                      WHERE id = ?1",
-                    params![feed_id, now, status, next_poll_at, error],
+                    params![feed_id, now, status, next_poll_at, error, kind, sched.retry_until],
                 )?;
             }
         }
+        Ok(())
+    }
+
+    /// Takes a feed out of (or back into) the schedule, with the reason
+    /// shown by `newswatch feeds`.
+    pub fn set_feed_state(&mut self, feed_id: i64, state: &str, reason: Option<&str>) -> Result<(), StoreError> {
+        self.conn.execute("UPDATE feeds SET state = ?2, state_reason = ?3 WHERE id = ?1", params![feed_id, state, reason])?;
         Ok(())
     }
 
@@ -691,7 +730,7 @@ impl Store {
     }
 }
 
-const FEED_COLS: &str = "id, url, name, etag, last_modified, body_hash, first_success_at, last_polled_at, last_status, next_poll_at, error_streak, last_error, items_seen";
+const FEED_COLS: &str = "id, url, name, etag, last_modified, body_hash, first_success_at, last_polled_at, last_status, next_poll_at, error_streak, last_error, items_seen, interval_s, retry_until, state, state_reason, error_kind, last_success_at";
 
 fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedRow> {
     Ok(FeedRow {
@@ -710,6 +749,12 @@ fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedRow> {
         error_streak: r.get(10)?,
         last_error: r.get(11)?,
         items_seen: r.get(12)?,
+        interval_s: r.get(13)?,
+        retry_until: r.get(14)?,
+        state: r.get(15)?,
+        state_reason: r.get(16)?,
+        error_kind: r.get(17)?,
+        last_success_at: r.get(18)?,
     })
 }
 
