@@ -699,7 +699,10 @@ fn feeds(path: &Path, as_json: bool) -> Result<u8> {
             });
             writeln!(out, "{line}")?;
         } else {
-            let interval = f.interval_s.map(|s| format!("every {}m", (s + 59) / 60)).unwrap_or_else(|| "-".into());
+            let interval = f
+                .interval_s
+                .map(|s| format!("every {}m", (s + 59) / 60))
+                .unwrap_or_else(|| "-".into());
             writeln!(
                 out,
                 "{:<9} {:<30} {:>4} items  {:<10} next {}  {}",

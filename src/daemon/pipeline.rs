@@ -49,7 +49,9 @@ pub enum PollError {
 }
 
 fn current_interval(row: &FeedRow, feed: &FeedConfig) -> Duration {
-    row.interval_s.filter(|&s| s > 0).map_or(feed.interval, |s| Duration::from_secs(s as u64))
+    row.interval_s
+        .filter(|&s| s > 0)
+        .map_or(feed.interval, |s| Duration::from_secs(s as u64))
 }
 
 /// Polls `feed` once and records everything in the store.
@@ -61,13 +63,27 @@ pub async fn poll_feed(
     now: Timestamp,
 ) -> Result<Polled, store::StoreError> {
     let (url, name) = (feed.url.clone(), feed.name.clone());
-    let row = store.call(move |s| s.ensure_feed(&url, &name, now)).await??;
+    let row = store
+        .call(move |s| s.ensure_feed(&url, &name, now))
+        .await??;
     if row.state != "active" {
-        let why = format!("{}: {}", row.state, row.state_reason.clone().unwrap_or_default());
-        return Ok(Polled { result: PollResult::Skipped(why), next_poll_at: now + cfg.poll.max_interval.as_secs() as i64 });
+        let why = format!(
+            "{}: {}",
+            row.state,
+            row.state_reason.clone().unwrap_or_default()
+        );
+        return Ok(Polled {
+            result: PollResult::Skipped(why),
+            next_poll_at: now + cfg.poll.max_interval.as_secs() as i64,
+        });
     }
     if let Some(until) = row.retry_until.filter(|&t| t > now) {
-        return Ok(Polled { result: PollResult::Skipped(format!("server asked to wait until {until} (Retry-After)")), next_poll_at: until });
+        return Ok(Polled {
+            result: PollResult::Skipped(format!(
+                "server asked to wait until {until} (Retry-After)"
+            )),
+            next_poll_at: until,
+        });
     }
     let current = current_interval(&row, feed);
     let fetched = fetcher.get(&feed.url, &row.validators).await;
@@ -75,27 +91,59 @@ pub async fn poll_feed(
         Ok(FetchOutcome::NotModified { status }) => {
             return not_modified(store, &row, cfg, current, status, None, now).await;
         }
-        Ok(FetchOutcome::Body { status, bytes, final_url, validators, content_type, max_age }) => {
-            (status, bytes, final_url, validators, content_type, max_age)
-        }
+        Ok(FetchOutcome::Body {
+            status,
+            bytes,
+            final_url,
+            validators,
+            content_type,
+            max_age,
+        }) => (status, bytes, final_url, validators, content_type, max_age),
         Err(e) => {
             if e.status() == Some(410) {
                 let id = row.id;
-                store.call(move |s| s.set_feed_state(id, "gone", Some("HTTP 410 Gone: the publisher removed this feed"))).await??;
+                store
+                    .call(move |s| {
+                        s.set_feed_state(
+                            id,
+                            "gone",
+                            Some("HTTP 410 Gone: the publisher removed this feed"),
+                        )
+                    })
+                    .await??;
             }
             let retry_after = match &e {
                 FetchError::Status { retry_after, .. } => *retry_after,
                 _ => None,
             };
             let kind = e.kind();
-            return fail(store, &row, cfg, now, e.status(), PollError::from(e).to_string(), kind, retry_after).await;
+            return fail(
+                store,
+                &row,
+                cfg,
+                now,
+                e.status(),
+                PollError::from(e).to_string(),
+                kind,
+                retry_after,
+            )
+            .await;
         }
     };
     let body_hash = hex_digest(&[&bytes]);
     let same_etag = validators.etag.is_some() && validators.etag == row.validators.etag;
     if row.body_hash.as_deref() == Some(body_hash.as_str()) || same_etag {
         // The server ignored our validators but sent the same document.
-        return not_modified(store, &row, cfg, current, status, Some((validators, body_hash)), now).await;
+        return not_modified(
+            store,
+            &row,
+            cfg,
+            current,
+            status,
+            Some((validators, body_hash)),
+            now,
+        )
+        .await;
     }
     let first_poll = row.first_success_at.is_none();
     let cfg2 = Arc::clone(cfg);
@@ -103,18 +151,44 @@ pub async fn poll_feed(
     let parsed = tokio::task::spawn_blocking(move || {
         let parsed = parse_feed_http(&bytes, Some(&final_url), content_type.as_deref())?;
         let cutoff = now - cfg2.poll.backfill.as_secs() as i64;
-        let items = match_articles(&cfg2, parsed.articles, &tags, |published| first_poll && published.is_some_and(|p| p < cutoff));
+        let items = match_articles(&cfg2, parsed.articles, &tags, |published| {
+            first_poll && published.is_some_and(|p| p < cutoff)
+        });
         Ok::<_, ParseError>((parsed.title, parsed.ttl, items))
     })
     .await;
     let (title, ttl, items) = match parsed {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
-            let kind = if matches!(e, ParseError::Invalid(_) | ParseError::Empty) { "not-a-feed" } else { "parse" };
-            return fail(store, &row, cfg, now, Some(status), PollError::from(e).to_string(), kind, None).await;
+            let kind = if matches!(e, ParseError::Invalid(_) | ParseError::Empty) {
+                "not-a-feed"
+            } else {
+                "parse"
+            };
+            return fail(
+                store,
+                &row,
+                cfg,
+                now,
+                Some(status),
+                PollError::from(e).to_string(),
+                kind,
+                None,
+            )
+            .await;
         }
         Err(join) => {
-            return fail(store, &row, cfg, now, Some(status), format!("internal error while parsing: {join}"), "internal", None).await;
+            return fail(
+                store,
+                &row,
+                cfg,
+                now,
+                Some(status),
+                format!("internal error while parsing: {join}"),
+                "internal",
+                None,
+            )
+            .await;
         }
     };
     let feed_url = feed.url.clone();
@@ -123,14 +197,35 @@ pub async fn poll_feed(
     let report = store
         .call(move |s| {
             let rep = s.ingest(row.id, &feed_url, &items, now)?;
-            let interval = schedule::after_success(&pcfg, current, rep.new_articles, Hints { feed_ttl: ttl, max_age });
-            let sched = Sched { next_poll_at: now + interval.as_secs() as i64, interval_s: Some(interval.as_secs() as i64), retry_until: None };
-            let rec = PollRecord::Fetched { status, validators, body_hash, title, items: n };
+            let interval = schedule::after_success(
+                &pcfg,
+                current,
+                rep.new_articles,
+                Hints {
+                    feed_ttl: ttl,
+                    max_age,
+                },
+            );
+            let sched = Sched {
+                next_poll_at: now + interval.as_secs() as i64,
+                interval_s: Some(interval.as_secs() as i64),
+                retry_until: None,
+            };
+            let rec = PollRecord::Fetched {
+                status,
+                validators,
+                body_hash,
+                title,
+                items: n,
+            };
             s.record_poll(row.id, now, &rec, &sched)?;
             Ok::<_, store::StoreError>((rep, sched.next_poll_at))
         })
         .await??;
-    Ok(Polled { result: PollResult::Stored(report.0), next_poll_at: report.1 })
+    Ok(Polled {
+        result: PollResult::Stored(report.0),
+        next_poll_at: report.1,
+    })
 }
 
 async fn not_modified(
@@ -143,14 +238,29 @@ async fn not_modified(
     now: Timestamp,
 ) -> Result<Polled, store::StoreError> {
     let interval = schedule::after_success(&cfg.poll, current, 0, Hints::default());
-    let sched = Sched { next_poll_at: now + interval.as_secs() as i64, interval_s: Some(interval.as_secs() as i64), retry_until: None };
+    let sched = Sched {
+        next_poll_at: now + interval.as_secs() as i64,
+        interval_s: Some(interval.as_secs() as i64),
+        retry_until: None,
+    };
     let rec = match fetched {
-        Some((validators, body_hash)) => PollRecord::Fetched { status, validators, body_hash, title: None, items: row.items_seen as usize },
+        Some((validators, body_hash)) => PollRecord::Fetched {
+            status,
+            validators,
+            body_hash,
+            title: None,
+            items: row.items_seen as usize,
+        },
         None => PollRecord::NotModified { status },
     };
     let id = row.id;
-    store.call(move |s| s.record_poll(id, now, &rec, &sched)).await??;
-    Ok(Polled { result: PollResult::NotModified, next_poll_at: sched.next_poll_at })
+    store
+        .call(move |s| s.record_poll(id, now, &rec, &sched))
+        .await??;
+    Ok(Polled {
+        result: PollResult::NotModified,
+        next_poll_at: sched.next_poll_at,
+    })
 }
 
 /// Runs the rules over articles and decides where each alert goes.
@@ -201,18 +311,37 @@ async fn fail(
     let streak = row.error_streak + 1;
     let delay = schedule::after_failure(&cfg.poll, streak, retry_after, fastrand::f64());
     let next = now + delay.as_secs() as i64;
-    let sched = Sched { next_poll_at: next, interval_s: None, retry_until: retry_after.map(|_| next) };
-    let rec = PollRecord::Failed { status, error: error.clone(), kind };
+    let sched = Sched {
+        next_poll_at: next,
+        interval_s: None,
+        retry_until: retry_after.map(|_| next),
+    };
+    let rec = PollRecord::Failed {
+        status,
+        error: error.clone(),
+        kind,
+    };
     let id = row.id;
-    let disable = kind == "not-a-feed" && streak >= NOT_A_FEED_LIMIT && row.error_kind.as_deref() == Some("not-a-feed");
+    let disable = kind == "not-a-feed"
+        && streak >= NOT_A_FEED_LIMIT
+        && row.error_kind.as_deref() == Some("not-a-feed");
     store
         .call(move |s| {
             s.record_poll(id, now, &rec, &sched)?;
             if disable {
-                s.set_feed_state(id, "disabled", Some(&format!("the URL answered {streak} times in a row with something that is not a feed")))?;
+                s.set_feed_state(
+                    id,
+                    "disabled",
+                    Some(&format!(
+                        "the URL answered {streak} times in a row with something that is not a feed"
+                    )),
+                )?;
             }
             Ok::<_, store::StoreError>(())
         })
         .await??;
-    Ok(Polled { result: PollResult::Failed(error), next_poll_at: next })
+    Ok(Polled {
+        result: PollResult::Failed(error),
+        next_poll_at: next,
+    })
 }

@@ -199,7 +199,12 @@ async fn schedule_loop(
             // random point of its first interval (at most a minute), so that
             // many feeds do not all start at once.
             due.entry(feed.url.clone()).or_insert_with(|| {
-                t + crate::schedule::first_poll(feed.interval, Duration::from_secs(60), fastrand::f64()).as_secs() as i64
+                t + crate::schedule::first_poll(
+                    feed.interval,
+                    Duration::from_secs(60),
+                    fastrand::f64(),
+                )
+                .as_secs() as i64
             });
             if in_flight.contains(&feed.url) || due.get(&feed.url).is_some_and(|&d| d > t) {
                 continue;

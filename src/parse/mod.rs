@@ -39,7 +39,11 @@ pub fn parse_feed(bytes: &[u8], base_url: Option<&str>) -> Result<ParsedFeed, Pa
 /// `Content-Type` header decides the encoding (it overrides the XML
 /// declaration, as RFC 7303 says); without either, bytes that are not UTF-8
 /// are read as windows-1252, as browsers and lenient readers do.
-pub fn parse_feed_http(bytes: &[u8], base_url: Option<&str>, content_type: Option<&str>) -> Result<ParsedFeed, ParseError> {
+pub fn parse_feed_http(
+    bytes: &[u8],
+    base_url: Option<&str>,
+    content_type: Option<&str>,
+) -> Result<ParsedFeed, ParseError> {
     let transcoded = transcode_legacy(bytes, content_type);
     let doc = prepare(transcoded.as_deref().unwrap_or(bytes));
     if doc.iter().all(u8::is_ascii_whitespace) {
@@ -55,7 +59,7 @@ pub fn parse_feed_http(bytes: &[u8], base_url: Option<&str>, content_type: Optio
         Err(_) => true,
         Ok(f) => f.entries.is_empty() && looks_full,
     };
-    let repairs: [fn(&[u8]) -> Option<Vec<u8>>; 4] =
+    let repairs: [Repair; 4] =
         [fix_rss_version, fix_atom03, fix_text_types, fix_rss11];
     for repair in repairs {
         if !needs_retry(&result) {
@@ -91,11 +95,15 @@ fn syndication_hint(doc: &[u8]) -> Option<std::time::Duration> {
         "yearly" => 365 * 86_400,
         _ => return None,
     };
-    let freq: u64 = inner("sy:updateFrequency").and_then(|f| f.parse().ok()).filter(|&f| f > 0).unwrap_or(1);
+    let freq: u64 = inner("sy:updateFrequency")
+        .and_then(|f| f.parse().ok())
+        .filter(|&f| f > 0)
+        .unwrap_or(1);
     Some(std::time::Duration::from_secs(period / freq))
 }
 
-
+/// A lenient rewrite of a document feed-rs refused; `None` when it does not apply.
+type Repair = fn(&[u8]) -> Option<Vec<u8>>;
 
 /// Atom 0.3 (`http://purl.org/atom/ns#`) read as Atom 1.0: the elements
 /// that matter (entry, title, link, id, summary, content) are the same, and
@@ -267,7 +275,9 @@ fn transcode_legacy(bytes: &[u8], content_type: Option<&str>) -> Option<Vec<u8>>
     if decode_wide(bytes).is_some() {
         return None;
     }
-    let from_header = content_type.and_then(header_charset).and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()));
+    let from_header = content_type
+        .and_then(header_charset)
+        .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()));
     let enc = match from_header {
         Some(e) if e == encoding_rs::UTF_8 => return None,
         Some(e) => e,
@@ -506,7 +516,10 @@ fn convert(feed: feed_rs::model::Feed, base_url: Option<&str>) -> ParsedFeed {
             .map(|t| html_to_text(&t.content))
             .filter(|t| !t.is_empty()),
         lang: feed_lang,
-        ttl: feed.ttl.filter(|&m| m > 0).map(|m| std::time::Duration::from_secs(u64::from(m) * 60)),
+        ttl: feed
+            .ttl
+            .filter(|&m| m > 0)
+            .map(|m| std::time::Duration::from_secs(u64::from(m) * 60)),
         articles,
     }
 }
@@ -572,10 +585,16 @@ mod tests {
     #[test]
     fn publisher_poll_hints() {
         let rss = "<rss version=\"2.0\"><channel><title>t</title><ttl>60</ttl></channel></rss>";
-        assert_eq!(parse_feed(rss.as_bytes(), None).unwrap().ttl, Some(std::time::Duration::from_secs(3600)));
+        assert_eq!(
+            parse_feed(rss.as_bytes(), None).unwrap().ttl,
+            Some(std::time::Duration::from_secs(3600))
+        );
         let sy = "<rss version=\"2.0\" xmlns:sy=\"http://purl.org/rss/1.0/modules/syndication/\"><channel><title>t</title>\
                   <sy:updatePeriod> daily </sy:updatePeriod><sy:updateFrequency>4</sy:updateFrequency></channel></rss>";
-        assert_eq!(parse_feed(sy.as_bytes(), None).unwrap().ttl, Some(std::time::Duration::from_secs(21_600)));
+        assert_eq!(
+            parse_feed(sy.as_bytes(), None).unwrap().ttl,
+            Some(std::time::Duration::from_secs(21_600))
+        );
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! written by a newer newswatch and is refused untouched.
 
 /// The migrations: (description, SQL). Never edit a published one; append.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "feeds, articles, sightings, matches, alert outbox, deliveries",
-    r#"
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "feeds, articles, sightings, matches, alert outbox, deliveries",
+        r#"
 CREATE TABLE feeds (
     id               INTEGER PRIMARY KEY,
     url              TEXT NOT NULL UNIQUE,
@@ -100,7 +101,7 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_alert ON deliveries(alert_id);
 "#,
-),
+    ),
     (
         "feed schedule: adaptive interval, Retry-After window, state (active, gone, disabled), error kind",
         r#"

@@ -441,8 +441,16 @@ impl Store {
 
     /// Takes a feed out of (or back into) the schedule, with the reason
     /// shown by `newswatch feeds`.
-    pub fn set_feed_state(&mut self, feed_id: i64, state: &str, reason: Option<&str>) -> Result<(), StoreError> {
-        self.conn.execute("UPDATE feeds SET state = ?2, state_reason = ?3 WHERE id = ?1", params![feed_id, state, reason])?;
+    pub fn set_feed_state(
+        &mut self,
+        feed_id: i64,
+        state: &str,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE feeds SET state = ?2, state_reason = ?3 WHERE id = ?1",
+            params![feed_id, state, reason],
+        )?;
         Ok(())
     }
 

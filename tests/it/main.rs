@@ -5,5 +5,6 @@ mod alerts;
 mod cli;
 mod corpus;
 mod pipeline;
+mod polling;
 mod rules;
 mod support;

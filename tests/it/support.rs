@@ -19,6 +19,9 @@ pub struct Route {
     pub fail_first: usize,
     /// Wait this long before answering.
     pub delay_ms: u64,
+    /// A scripted answer: status line and headers (no Content-Length), the
+    /// body, and how long to stall between the headers and the body.
+    pub raw: Option<(String, Vec<u8>, u64)>,
 }
 
 /// A request as the server saw it.
@@ -75,6 +78,7 @@ impl FeedServer {
                 status: 200,
                 fail_first: 0,
                 delay_ms: 0,
+                raw: None,
             },
         );
     }
@@ -89,6 +93,7 @@ impl FeedServer {
                 status,
                 fail_first: 0,
                 delay_ms: 0,
+                raw: None,
             },
         );
     }
@@ -105,8 +110,32 @@ impl FeedServer {
                 status: 204,
                 fail_first,
                 delay_ms,
+                raw: None,
             },
         );
+    }
+
+    /// A scripted answer at `path`: `head` is the status line and headers
+    /// (each ending in CRLF, no Content-Length); the connection stalls
+    /// `stall_ms` after the headers.
+    pub fn set_raw(&self, path: &str, head: &str, body: impl Into<Vec<u8>>, stall_ms: u64) {
+        self.routes.lock().unwrap().insert(
+            path.to_string(),
+            Route {
+                body: Vec::new(),
+                content_type: String::new(),
+                etag: None,
+                status: 200,
+                fail_first: 0,
+                delay_ms: 0,
+                raw: Some((head.to_string(), body.into(), stall_ms)),
+            },
+        );
+    }
+
+    /// How many requests `path` received.
+    pub fn hits(&self, path: &str) -> usize {
+        self.requests().iter().filter(|r| r.path == path).count()
     }
 
     /// The POSTs received at `path`, in order.
@@ -176,6 +205,20 @@ fn handle(
         && r.delay_ms > 0
     {
         std::thread::sleep(std::time::Duration::from_millis(r.delay_ms));
+    }
+    if let Some(Some((head, body, stall))) = route.as_ref().map(|r| r.raw.clone()) {
+        let h = format!(
+            "{head}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = conn.write_all(h.as_bytes());
+        let _ = conn.flush();
+        if stall > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(stall));
+        }
+        let _ = conn.write_all(&body);
+        let _ = conn.flush();
+        return;
     }
     let resp = match route {
         None => {
