@@ -39,6 +39,23 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `newswatch feeds import|export`.
+#[derive(Debug, Subcommand)]
+pub enum FeedsAction {
+    /// Read an OPML subscription list and write its feeds as [[feed]] entries
+    /// to a TOML file the config includes (feeds already configured are skipped).
+    Import {
+        /// The OPML file.
+        #[arg(value_name = "FILE.opml")]
+        file: PathBuf,
+        /// Where to write [[feed]] entries [default: feeds.d/imported.toml beside the config].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print the configured feeds as OPML 2.0.
+    Export,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -113,11 +130,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show each feed's health from the database.
+    /// Show each feed's health from the database; import or export OPML.
     Feeds {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
+        /// Import or export instead of listing.
+        #[command(subcommand)]
+        action: Option<FeedsAction>,
     },
 }
 
@@ -213,9 +233,17 @@ pub fn run(cli: Cli) -> Result<u8> {
             init_logging("warn");
             matches(&path, since, watch.as_deref(), limit, json)
         }
-        Command::Feeds { json } => {
+        Command::Feeds { json, action } => {
             init_logging("warn");
-            feeds(&path, json)
+            match action {
+                None => feeds(&path, json),
+                Some(FeedsAction::Import { file, out }) => feeds_import(&path, &file, out),
+                Some(FeedsAction::Export) => {
+                    let cfg = load_config(&path)?;
+                    print!("{}", crate::opml::render(&cfg.feeds));
+                    Ok(0)
+                }
+            }
         }
     }
 }
@@ -668,6 +696,61 @@ fn matches(
         }
     }
     out.flush()?;
+    Ok(0)
+}
+
+fn feeds_import(path: &Path, file: &Path, out: Option<PathBuf>) -> Result<u8> {
+    let cfg = load_config(path)?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let found =
+        crate::opml::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let mut seen: std::collections::HashSet<String> =
+        cfg.feeds.iter().map(|f| f.url.clone()).collect();
+    let mut fresh = Vec::new();
+    let mut bad = 0;
+    for f in found {
+        match config::normalize_feed_url(&f.url) {
+            Ok(u) if seen.insert(u.clone()) => fresh.push(crate::opml::OpmlFeed { url: u, ..f }),
+            Ok(_) => {}
+            Err(e) => {
+                bad += 1;
+                eprintln!("skipped: {e}");
+            }
+        }
+    }
+    let out = out.unwrap_or_else(|| {
+        path.parent()
+            .unwrap_or(Path::new("."))
+            .join("feeds.d/imported.toml")
+    });
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut body = crate::opml::to_toml(&fresh);
+    if out.exists() {
+        // Append to an earlier import rather than replace it.
+        let old = std::fs::read_to_string(&out)
+            .with_context(|| format!("cannot read {}", out.display()))?;
+        body = format!(
+            "{old}\n{}",
+            body.lines().skip(1).collect::<Vec<_>>().join("\n")
+        );
+    }
+    std::fs::write(&out, body).with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "{} new feed(s) written to {}{}",
+        fresh.len(),
+        out.display(),
+        if bad > 0 {
+            format!(" ({bad} skipped)")
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "make sure the config includes it (include = [\"feeds.d/*.toml\"]), then `newswatch check` and reload"
+    );
     Ok(0)
 }
 

@@ -20,6 +20,7 @@ pub mod daemon;
 pub mod demo;
 pub mod fetch;
 pub mod model;
+pub mod opml;
 pub mod parse;
 pub mod rules;
 pub mod schedule;

@@ -59,8 +59,7 @@ pub fn parse_feed_http(
         Err(_) => true,
         Ok(f) => f.entries.is_empty() && looks_full,
     };
-    let repairs: [Repair; 4] =
-        [fix_rss_version, fix_atom03, fix_text_types, fix_rss11];
+    let repairs: [Repair; 4] = [fix_rss_version, fix_atom03, fix_text_types, fix_rss11];
     for repair in repairs {
         if !needs_retry(&result) {
             break;

@@ -253,3 +253,104 @@ fn demo_runs_offline_and_shows_signed_deliveries() {
     );
     assert!(so.contains("also seen in:"), "{so}");
 }
+
+#[test]
+fn feeds_import_and_export_round_trip_opml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("newswatch.toml"), format!("rules = [\"{}\"]\ninclude = [\"feeds.d/*.toml\"]\n[[feed]]\nurl = \"https://already.example/rss\"\n", shipped_rules())).unwrap();
+    let opml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>Reader export</title></head><body>
+  <outline text="Sahel &amp; West Africa" title="Sahel &amp; West Africa">
+    <outline type="rss" text="RFI Afrique" title="RFI Afrique" xmlUrl="https://rfi.example/afrique/rss" htmlUrl="https://rfi.example"/>
+    <outline type="rss" text="Dup" xmlUrl="https://already.example/rss"/>
+  </outline>
+  <outline type="rss" text="Wire" xmlUrl="https://wire.example/feed.xml"/>
+</body></opml>"#;
+    std::fs::write(dir.path().join("reader.opml"), opml).unwrap();
+    let cfg = dir.path().join("newswatch.toml");
+    let out = run(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "feeds",
+            "import",
+            "reader.opml",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("2 new feed(s)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "check"],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the imported list is valid config: {}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("feeds:    3"), "{}", stdout(&out));
+    let out = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "feeds", "export"],
+        None,
+    );
+    let exported = stdout(&out);
+    assert!(
+        exported.contains("xmlUrl=\"https://rfi.example/afrique/rss\"")
+            && exported.contains("category=\"sahel-west-africa\""),
+        "{exported}"
+    );
+    // The export reads back as the same three feeds.
+    std::fs::write(dir.path().join("back.opml"), &exported).unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir2.path().join("c.toml"),
+        format!(
+            "rules = [\"{}\"]\ninclude = [\"feeds.d/*.toml\"]\n",
+            shipped_rules()
+        ),
+    )
+    .unwrap();
+    let out = run(
+        dir2.path(),
+        &[
+            "--config",
+            dir2.path().join("c.toml").to_str().unwrap(),
+            "feeds",
+            "import",
+            dir.path().join("back.opml").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        stdout(&out).starts_with("3 new feed(s)"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let out = run(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "feeds",
+            "import",
+            "newswatch.toml",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not an OPML document"),
+        "{}",
+        stderr(&out)
+    );
+}
