@@ -87,10 +87,13 @@ pub fn build_client(
         .user_agent(user_agent)
         .timeout(timeout)
         .connect_timeout(connect_timeout)
-        .redirect(reqwest::redirect::Policy::limited(5))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
+
+/// Redirect hops followed before giving up.
+pub const MAX_REDIRECTS: usize = 5;
 
 /// The feed fetcher: one client, one body cap.
 #[derive(Clone)]
@@ -136,16 +139,55 @@ impl Fetcher {
         {
             headers.insert(header::IF_MODIFIED_SINCE, v);
         }
-        let mut resp = self
-            .client
-            .get(url)
-            .headers(headers)
-            .send()
-            .await
-            .map_err(classify)?;
+        // Redirects are followed here, not by reqwest, so that the kind of
+        // every hop is known: only a chain of permanent ones (301/308) may
+        // move a feed.
+        let mut current =
+            url::Url::parse(url).map_err(|e| FetchError::Protocol(format!("bad URL: {e}")))?;
+        let mut visited = vec![current.clone()];
+        let mut all_permanent = true;
+        let mut resp = loop {
+            let resp = self
+                .client
+                .get(current.clone())
+                .headers(headers.clone())
+                .send()
+                .await
+                .map_err(classify)?;
+            let st = resp.status().as_u16();
+            if !matches!(st, 301 | 302 | 303 | 307 | 308) {
+                break resp;
+            }
+            let Some(loc) = resp
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+            else {
+                return Err(FetchError::Protocol(format!(
+                    "HTTP {st} without a Location header"
+                )));
+            };
+            let next = current
+                .join(loc.trim())
+                .map_err(|e| FetchError::Protocol(format!("bad redirect Location {loc:?}: {e}")))?;
+            if visited.contains(&next) {
+                return Err(FetchError::Protocol(format!(
+                    "redirect loop through {next}"
+                )));
+            }
+            if visited.len() > MAX_REDIRECTS {
+                return Err(FetchError::Protocol(format!(
+                    "more than {MAX_REDIRECTS} redirects"
+                )));
+            }
+            all_permanent &= matches!(st, 301 | 308);
+            visited.push(next.clone());
+            current = next;
+        };
+        let moved_to = (visited.len() > 1 && all_permanent).then(|| current.to_string());
         let status = resp.status().as_u16();
         if status == 304 {
-            return Ok(FetchOutcome::NotModified { status });
+            return Ok(FetchOutcome::NotModified { status, moved_to });
         }
         if !resp.status().is_success() {
             let retry_after = resp
@@ -192,6 +234,7 @@ impl Fetcher {
             validators: new_validators,
             content_type,
             max_age,
+            moved_to,
         })
     }
 }

@@ -162,6 +162,8 @@ pub enum FetchOutcome {
     NotModified {
         /// HTTP status (304).
         status: u16,
+        /// The target, when the request was redirected only permanently (301/308).
+        moved_to: Option<String>,
     },
     /// A body to parse.
     Body {
@@ -177,6 +179,8 @@ pub enum FetchOutcome {
         content_type: Option<String>,
         /// `Cache-Control: max-age`, if given.
         max_age: Option<Duration>,
+        /// The target, when the request was redirected only permanently (301/308).
+        moved_to: Option<String>,
     },
 }
 

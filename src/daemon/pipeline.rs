@@ -15,6 +15,10 @@ use std::time::Duration;
 /// Consecutive "this is not a feed" answers after which a feed is disabled.
 const NOT_A_FEED_LIMIT: i64 = 3;
 
+/// Consecutive polls permanently redirected to the same feed before the
+/// feed is fetched from its new address.
+pub const MOVE_CONFIRMATIONS: i64 = 3;
+
 /// How one poll ended, and when the feed is due next.
 #[derive(Debug)]
 pub struct Polled {
@@ -86,9 +90,11 @@ pub async fn poll_feed(
         });
     }
     let current = current_interval(&row, feed);
-    let fetched = fetcher.get(&feed.url, &row.validators).await;
-    let (status, bytes, final_url, validators, content_type, max_age) = match fetched {
-        Ok(FetchOutcome::NotModified { status }) => {
+    let fetch_url = row.fetch_url.clone().unwrap_or_else(|| feed.url.clone());
+    let fetched = fetcher.get(&fetch_url, &row.validators).await;
+    let (status, bytes, final_url, validators, content_type, max_age, moved_to) = match fetched {
+        Ok(FetchOutcome::NotModified { status, moved_to }) => {
+            note_move(store, &row, moved_to).await?;
             return not_modified(store, &row, cfg, current, status, None, now).await;
         }
         Ok(FetchOutcome::Body {
@@ -98,7 +104,16 @@ pub async fn poll_feed(
             validators,
             content_type,
             max_age,
-        }) => (status, bytes, final_url, validators, content_type, max_age),
+            moved_to,
+        }) => (
+            status,
+            bytes,
+            final_url,
+            validators,
+            content_type,
+            max_age,
+            moved_to,
+        ),
         Err(e) => {
             if e.status() == Some(410) {
                 let id = row.id;
@@ -131,9 +146,11 @@ pub async fn poll_feed(
         }
     };
     let body_hash = hex_digest(&[&bytes]);
+    let redirect = moved_to.clone();
     let same_etag = validators.etag.is_some() && validators.etag == row.validators.etag;
     if row.body_hash.as_deref() == Some(body_hash.as_str()) || same_etag {
         // The server ignored our validators but sent the same document.
+        note_move(store, &row, redirect).await?;
         return not_modified(
             store,
             &row,
@@ -191,6 +208,8 @@ pub async fn poll_feed(
             .await;
         }
     };
+    // The target served a feed: the move counts towards confirmation.
+    note_move(store, &row, redirect).await?;
     let feed_url = feed.url.clone();
     let n = items.len();
     let pcfg = cfg.poll.clone();
@@ -226,6 +245,24 @@ pub async fn poll_feed(
         result: PollResult::Stored(report.0),
         next_poll_at: report.1,
     })
+}
+
+async fn note_move(
+    store: &store::Handle,
+    row: &FeedRow,
+    moved_to: Option<String>,
+) -> Result<(), store::StoreError> {
+    let (id, from) = (
+        row.id,
+        row.fetch_url.clone().unwrap_or_else(|| row.url.clone()),
+    );
+    if let Some(new) = store
+        .call(move |s| s.record_move(id, moved_to.as_deref(), MOVE_CONFIRMATIONS))
+        .await??
+    {
+        tracing::info!(from = %from, to = %new, "feed moved permanently; fetching it from its new address");
+    }
+    Ok(())
 }
 
 async fn not_modified(

@@ -103,13 +103,19 @@ CREATE INDEX deliveries_alert ON deliveries(alert_id);
 "#,
     ),
     (
-        "feed schedule: adaptive interval, Retry-After window, state (active, gone, disabled), error kind",
+        "feed schedule: adaptive interval, Retry-After window, state (active, gone, disabled), error kind, permanent moves",
         r#"
 ALTER TABLE feeds ADD COLUMN interval_s INTEGER;
 ALTER TABLE feeds ADD COLUMN retry_until INTEGER;
 ALTER TABLE feeds ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
 ALTER TABLE feeds ADD COLUMN state_reason TEXT;
 ALTER TABLE feeds ADD COLUMN error_kind TEXT;
+-- Where the feed is fetched from after a confirmed permanent move (NULL:
+-- its configured URL), a move being confirmed, and the URLs it left.
+ALTER TABLE feeds ADD COLUMN fetch_url TEXT;
+ALTER TABLE feeds ADD COLUMN moved_to TEXT;
+ALTER TABLE feeds ADD COLUMN moved_seen INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE feeds ADD COLUMN url_history TEXT;
 "#,
     ),
 ];

@@ -163,6 +163,10 @@ pub struct FeedRow {
     pub error_kind: Option<String>,
     /// Last successful poll.
     pub last_success_at: Option<Timestamp>,
+    /// Where it is fetched from after a confirmed permanent move.
+    pub fetch_url: Option<String>,
+    /// The URLs it moved away from, oldest first, one a line.
+    pub url_history: Option<String>,
 }
 
 /// When a feed is polled next, as decided after a poll.
@@ -437,6 +441,47 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Records whether this poll was permanently redirected to `moved_to`.
+    /// After `confirm` consecutive polls to the same target, the feed is
+    /// fetched from there (the old URL goes to its history); returns the
+    /// new URL then.
+    pub fn record_move(
+        &mut self,
+        feed_id: i64,
+        moved_to: Option<&str>,
+        confirm: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(target) = moved_to else {
+            self.conn.execute(
+                "UPDATE feeds SET moved_to = NULL, moved_seen = 0 WHERE id = ?1",
+                [feed_id],
+            )?;
+            return Ok(None);
+        };
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE feeds SET moved_seen = CASE WHEN moved_to = ?2 THEN moved_seen + 1 ELSE 1 END, moved_to = ?2 WHERE id = ?1",
+            params![feed_id, target],
+        )?;
+        let seen: i64 = tx.query_row(
+            "SELECT moved_seen FROM feeds WHERE id = ?1",
+            [feed_id],
+            |r| r.get(0),
+        )?;
+        let switched = if seen >= confirm {
+            tx.execute(
+                "UPDATE feeds SET url_history = COALESCE(url_history || char(10), '') || COALESCE(fetch_url, url),
+                    fetch_url = ?2, moved_to = NULL, moved_seen = 0, etag = NULL, last_modified = NULL WHERE id = ?1",
+                params![feed_id, target],
+            )?;
+            Some(target.to_string())
+        } else {
+            None
+        };
+        tx.commit()?;
+        Ok(switched)
     }
 
     /// Takes a feed out of (or back into) the schedule, with the reason
@@ -738,7 +783,7 @@ impl Store {
     }
 }
 
-const FEED_COLS: &str = "id, url, name, etag, last_modified, body_hash, first_success_at, last_polled_at, last_status, next_poll_at, error_streak, last_error, items_seen, interval_s, retry_until, state, state_reason, error_kind, last_success_at";
+const FEED_COLS: &str = "id, url, name, etag, last_modified, body_hash, first_success_at, last_polled_at, last_status, next_poll_at, error_streak, last_error, items_seen, interval_s, retry_until, state, state_reason, error_kind, last_success_at, fetch_url, url_history";
 
 fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedRow> {
     Ok(FeedRow {
@@ -763,6 +808,8 @@ fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedRow> {
         state_reason: r.get(16)?,
         error_kind: r.get(17)?,
         last_success_at: r.get(18)?,
+        fetch_url: r.get(19)?,
+        url_history: r.get(20)?,
     })
 }
 

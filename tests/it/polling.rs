@@ -247,3 +247,116 @@ fn scripted_faults_are_recorded_and_healthy_feeds_go_on() {
         "{so}"
     );
 }
+
+#[test]
+fn permanent_moves_are_followed_after_confirmation_temporary_ones_never() {
+    let srv = FeedServer::start();
+    srv.set("/new.xml", GOOD, "application/rss+xml", None);
+    srv.set_raw(
+        "/old.xml",
+        "HTTP/1.1 301 Moved Permanently\r\nLocation: /mid.xml\r\n",
+        "",
+        0,
+    );
+    srv.set_raw(
+        "/mid.xml",
+        "HTTP/1.1 308 Permanent Redirect\r\nLocation: /new.xml\r\n",
+        "",
+        0,
+    );
+    srv.set(
+        "/tmp-target.xml",
+        GOOD.replace("g1", "t1")
+            .replace("good.example/1", "good.example/t"),
+        "application/rss+xml",
+        None,
+    );
+    srv.set_raw(
+        "/tmp.xml",
+        "HTTP/1.1 302 Found\r\nLocation: /tmp-target.xml\r\n",
+        "",
+        0,
+    );
+    srv.set_raw(
+        "/loop-a.xml",
+        "HTTP/1.1 301 Moved Permanently\r\nLocation: /loop-b.xml\r\n",
+        "",
+        0,
+    );
+    srv.set_raw(
+        "/loop-b.xml",
+        "HTTP/1.1 301 Moved Permanently\r\nLocation: /loop-a.xml\r\n",
+        "",
+        0,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = vec![
+        (srv.url("/old.xml"), "Old"),
+        (srv.url("/tmp.xml"), "Temp"),
+        (srv.url("/loop-a.xml"), "Loop"),
+    ];
+    let cfg = config(dir.path(), &feeds, "");
+    let once = || {
+        let out = run(
+            dir.path(),
+            &["--config", cfg.to_str().unwrap(), "once"],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    };
+    let fetch_url = |db: &Connection, name: &str| -> Option<String> {
+        db.query_row("SELECT fetch_url FROM feeds WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    once();
+    let db = Connection::open(dir.path().join("nw.db")).unwrap();
+    assert_eq!(
+        fetch_url(&db, "Old"),
+        None,
+        "one sighting of a move is not enough"
+    );
+    once();
+    once();
+    assert_eq!(
+        fetch_url(&db, "Old"),
+        Some(srv.url("/new.xml")),
+        "moved after three consecutive permanent redirects"
+    );
+    let history: String = db
+        .query_row(
+            "SELECT url_history FROM feeds WHERE name = 'Old'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(history, srv.url("/old.xml"));
+    let old_hits = srv.hits("/old.xml");
+    once();
+    assert_eq!(
+        srv.hits("/old.xml"),
+        old_hits,
+        "the old address is no longer asked"
+    );
+    // The identity stays the configured URL: no second article.
+    let n: i64 = db
+        .query_row(
+            "SELECT count(*) FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE f.name = 'Old'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(fetch_url(&db, "Temp"), None, "302 never moves a feed");
+    assert!(srv.hits("/tmp.xml") >= 4);
+    let (kind, err): (String, String) = db
+        .query_row(
+            "SELECT error_kind, last_error FROM feeds WHERE name = 'Loop'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(kind, "protocol");
+    assert!(err.contains("redirect loop"), "{err}");
+}
