@@ -74,6 +74,9 @@ pub enum Command {
     Demo,
     /// Run one cycle now: poll every feed, store and match, deliver pending alerts, exit.
     Once {
+        /// Show a progress line on stderr while polling (only when stderr is a terminal).
+        #[arg(long)]
+        progress: bool,
         /// Longest time spent delivering alerts before exiting.
         #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration_arg)]
         deliver_timeout: Duration,
@@ -208,9 +211,15 @@ pub fn run(cli: Cli) -> Result<u8> {
             init_logging("warn");
             check(&path)
         }
-        Command::Once { deliver_timeout } => {
-            init_logging("info");
-            once(&path, deliver_timeout)
+        Command::Once {
+            deliver_timeout,
+            progress,
+        } => {
+            use std::io::IsTerminal;
+            let progress = progress && std::io::stderr().is_terminal();
+            // On a terminal with a progress line, per-feed lines would break it.
+            init_logging(if progress { "warn" } else { "info" });
+            once(&path, deliver_timeout, progress)
         }
         Command::Scan { json, store, files } => {
             init_logging("warn");
@@ -324,7 +333,7 @@ fn run_daemon(path: &Path, shutdown_grace: Duration) -> Result<u8> {
     Ok(0)
 }
 
-fn once(path: &Path, deliver_timeout: Duration) -> Result<u8> {
+fn once(path: &Path, deliver_timeout: Duration, progress: bool) -> Result<u8> {
     let cfg = Arc::new(load_config(path)?);
     let _lock = store::lock(&cfg.storage.path)?;
     let st = Store::open(&cfg.storage.path)?;
@@ -333,7 +342,7 @@ fn once(path: &Path, deliver_timeout: Duration) -> Result<u8> {
     let client = service::delivery_client(&cfg).map_err(anyhow::Error::msg)?;
     let rt = runtime()?;
     let rep = rt.block_on(async {
-        let mut rep = daemon::poll_all(&cfg, &fetcher, &handle).await?;
+        let mut rep = daemon::poll_all(&cfg, &fetcher, &handle, progress).await?;
         let out: dispatch::LogOut = Arc::new(std::sync::Mutex::new(std::io::stdout()));
         let round = dispatch::until_idle(&cfg, &client, &handle, &out, deliver_timeout).await?;
         rep.delivered = round.delivered;

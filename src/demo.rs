@@ -154,7 +154,7 @@ pub async fn run(out: &mut (dyn Write + Send)) -> Result<()> {
     let handle = store::Handle::spawn(Store::open(&cfg.storage.path)?);
     let fetcher = Fetcher::new(&cfg.http).map_err(anyhow::Error::msg)?;
     let client = service::delivery_client(&cfg).map_err(anyhow::Error::msg)?;
-    let rep = daemon::poll_all(&cfg, &fetcher, &handle).await?;
+    let rep = daemon::poll_all(&cfg, &fetcher, &handle, false).await?;
     let sink: dispatch::LogOut = Arc::new(Mutex::new(std::io::sink()));
     let round =
         dispatch::until_idle(&cfg, &client, &handle, &sink, Duration::from_secs(10)).await?;

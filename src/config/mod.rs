@@ -74,6 +74,8 @@ pub struct HttpConfig {
     pub concurrency: usize,
     /// Requests in flight per host.
     pub per_host: usize,
+    /// Least time between two request starts to one host.
+    pub host_spacing: Duration,
 }
 
 /// `[poll]`, validated.
@@ -710,6 +712,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     };
     let concurrency = ld.positive(main, &http.concurrency, 32, 4096, "`http.concurrency`");
     let per_host = ld.positive(main, &http.per_host, 2, 256, "`http.per_host`");
+    let host_spacing = ld.duration(main, &http.host_spacing, Duration::from_millis(250));
 
     // [poll]
     let interval = ld.duration(main, &poll.interval, Duration::from_secs(600));
@@ -1015,6 +1018,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             max_body,
             concurrency,
             per_host,
+            host_spacing,
         },
         poll: poll_cfg,
         feeds,

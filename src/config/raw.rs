@@ -37,6 +37,8 @@ pub struct RawHttp {
     pub concurrency: Option<Spanned<i64>>,
     /// Requests in flight per host.
     pub per_host: Option<Spanned<i64>>,
+    /// Least time between two request starts to one host.
+    pub host_spacing: Option<Spanned<String>>,
 }
 
 /// A size written as `"10MiB"` or as a number of bytes.

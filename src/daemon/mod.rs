@@ -4,6 +4,7 @@
 //! sequences the stages.
 
 pub mod dispatch;
+pub mod hosts;
 pub mod pipeline;
 pub mod service;
 
@@ -12,7 +13,6 @@ use crate::fetch::Fetcher;
 use crate::model::Timestamp;
 use crate::store;
 use pipeline::PollResult;
-use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -47,37 +47,53 @@ pub struct CycleReport {
     pub pending: i64,
 }
 
-/// Polls every enabled feed once, concurrently within `http.concurrency`
-/// and `http.per_host`.
+/// Polls one feed within the global and per-host limits, and slows its
+/// host down when the server says it is rate-limiting.
+pub async fn poll_one(
+    cfg: &Arc<Config>,
+    fetcher: &Fetcher,
+    store: &store::Handle,
+    gate: &hosts::HostGate,
+    global: &Semaphore,
+    feed: &crate::config::FeedConfig,
+) -> Result<pipeline::Polled, store::StoreError> {
+    let host = hosts::HostGate::host_of(&feed.url);
+    let _slot = gate.enter(&host).await;
+    let _permit = global.acquire().await;
+    let polled = pipeline::poll_feed(cfg, fetcher, store, feed, now()).await?;
+    if polled.rate_limited {
+        gate.slow_down(&host);
+    }
+    Ok(polled)
+}
+
+/// Polls every enabled feed once, concurrently within `http.concurrency`,
+/// `http.per_host` and `http.host_spacing`. With `progress`, a one-line
+/// counter on stderr (for terminals).
 pub async fn poll_all(
     cfg: &Arc<Config>,
     fetcher: &Fetcher,
     store: &store::Handle,
+    progress: bool,
 ) -> Result<CycleReport, store::StoreError> {
     let global = Arc::new(Semaphore::new(cfg.http.concurrency));
-    let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let gate = Arc::new(hosts::HostGate::new(
+        cfg.http.per_host,
+        cfg.http.host_spacing,
+    ));
     let mut tasks = tokio::task::JoinSet::new();
+    let total = cfg.feeds.iter().filter(|f| f.enabled).count();
     for feed in cfg.feeds.iter().filter(|f| f.enabled) {
-        let host = url::Url::parse(&feed.url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_default();
-        let per_host = Arc::clone(
-            hosts
-                .entry(host)
-                .or_insert_with(|| Arc::new(Semaphore::new(cfg.http.per_host))),
-        );
-        let (cfg, fetcher, store, feed, global) = (
+        let (cfg, fetcher, store, feed, global, gate) = (
             Arc::clone(cfg),
             fetcher.clone(),
             store.clone(),
             feed.clone(),
             Arc::clone(&global),
+            Arc::clone(&gate),
         );
         tasks.spawn(async move {
-            let _h = per_host.acquire_owned().await;
-            let _g = global.acquire_owned().await;
-            let r = pipeline::poll_feed(&cfg, &fetcher, &store, &feed, now()).await;
+            let r = poll_one(&cfg, &fetcher, &store, &gate, &global, &feed).await;
             (feed, r)
         });
     }
@@ -92,6 +108,12 @@ pub async fn poll_all(
             }
         };
         rep.feeds += 1;
+        if progress {
+            eprint!(
+                "\r\x1b[Kpolled {}/{total} feeds ({} failed)",
+                rep.feeds, rep.failed
+            );
+        }
         match r?.result {
             PollResult::Stored(i) => {
                 tracing::info!(feed = %feed.name, url = %feed.url, items = i.items, new = i.new_articles, sightings = i.sightings, matched = i.matched, alerts = i.alerts_queued, "polled");
@@ -112,6 +134,9 @@ pub async fn poll_all(
                 rep.skipped += 1;
             }
         }
+    }
+    if progress {
+        eprintln!();
     }
     Ok(rep)
 }

@@ -26,6 +26,8 @@ pub struct Polled {
     pub result: PollResult,
     /// When the next poll is due (Unix s), as recorded in the store.
     pub next_poll_at: Timestamp,
+    /// The server answered 429: its whole host may be limiting us.
+    pub rate_limited: bool,
 }
 
 /// What one poll did.
@@ -77,12 +79,14 @@ pub async fn poll_feed(
             row.state_reason.clone().unwrap_or_default()
         );
         return Ok(Polled {
+            rate_limited: false,
             result: PollResult::Skipped(why),
             next_poll_at: now + cfg.poll.max_interval.as_secs() as i64,
         });
     }
     if let Some(until) = row.retry_until.filter(|&t| t > now) {
         return Ok(Polled {
+            rate_limited: false,
             result: PollResult::Skipped(format!(
                 "server asked to wait until {until} (Retry-After)"
             )),
@@ -242,6 +246,7 @@ pub async fn poll_feed(
         })
         .await??;
     Ok(Polled {
+        rate_limited: false,
         result: PollResult::Stored(report.0),
         next_poll_at: report.1,
     })
@@ -295,6 +300,7 @@ async fn not_modified(
         .call(move |s| s.record_poll(id, now, &rec, &sched))
         .await??;
     Ok(Polled {
+        rate_limited: false,
         result: PollResult::NotModified,
         next_poll_at: sched.next_poll_at,
     })
@@ -378,6 +384,7 @@ async fn fail(
         })
         .await??;
     Ok(Polled {
+        rate_limited: kind == "rate-limited",
         result: PollResult::Failed(error),
         next_poll_at: next,
     })

@@ -9,8 +9,9 @@
 //! or keeps the old one when the new one is broken.
 
 use super::dispatch::{self, LogOut};
+use super::hosts::HostGate;
 use super::now;
-use super::pipeline::{self, PollResult};
+use super::pipeline::PollResult;
 use crate::config::{self, Config};
 use crate::fetch::{self, Fetcher};
 use crate::store;
@@ -176,7 +177,7 @@ async fn schedule_loop(
         }
     };
     let mut global = Arc::new(Semaphore::new(cfg.http.concurrency));
-    let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let mut gate = Arc::new(HostGate::new(cfg.http.per_host, cfg.http.host_spacing));
     // When each feed is due (Unix s), seeded from the database so a restart
     // resumes the schedule.
     let mut due: HashMap<String, i64> = match store.call(|s| s.feeds()).await {
@@ -210,27 +211,17 @@ async fn schedule_loop(
                 continue;
             }
             in_flight.insert(feed.url.clone());
-            let host = url::Url::parse(&feed.url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_default();
-            let per_host = Arc::clone(
-                hosts
-                    .entry(host)
-                    .or_insert_with(|| Arc::new(Semaphore::new(cfg.http.per_host))),
-            );
-            let (cfg2, fetcher, store, feed, global) = (
+            let (cfg2, fetcher, store, feed, global, gate) = (
                 Arc::clone(&cfg),
                 fetcher.clone(),
                 store.clone(),
                 feed.clone(),
                 Arc::clone(&global),
+                Arc::clone(&gate),
             );
             tasks.spawn(async move {
-                let _h = per_host.acquire_owned().await;
-                let _g = global.acquire_owned().await;
                 let started = now();
-                let r = pipeline::poll_feed(&cfg2, &fetcher, &store, &feed, started).await;
+                let r = super::poll_one(&cfg2, &fetcher, &store, &gate, &global, &feed).await;
                 let next = r
                     .as_ref()
                     .map_or(started + feed.interval.as_secs() as i64, |p| p.next_poll_at);
@@ -259,9 +250,11 @@ async fn schedule_loop(
                         Err(e) => tracing::error!("{e}"),
                     }
                 }
-                if new.http.concurrency != cfg.http.concurrency || new.http.per_host != cfg.http.per_host {
+                if new.http.concurrency != cfg.http.concurrency || new.http.per_host != cfg.http.per_host
+                    || new.http.host_spacing != cfg.http.host_spacing
+                {
                     global = Arc::new(Semaphore::new(new.http.concurrency));
-                    hosts.clear();
+                    gate = Arc::new(HostGate::new(new.http.per_host, new.http.host_spacing));
                 }
                 let keep: HashSet<&str> = new.feeds.iter().map(|f| f.url.as_str()).collect();
                 due.retain(|u, _| keep.contains(u.as_str()));

@@ -11,7 +11,7 @@ const GOOD: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Go
 
 fn config(dir: &Path, feeds: &[(String, &str)], http_extra: &str) -> std::path::PathBuf {
     let mut s = format!(
-        "rules = [\"{}\"]\n[storage]\npath = \"nw.db\"\n[http]\ntimeout = \"2s\"\n{http_extra}\n[poll]\ninterval = \"10m\"\nmin_interval = \"2m\"\nmax_interval = \"6h\"\n",
+        "rules = [\"{}\"]\n[storage]\npath = \"nw.db\"\n[http]\ntimeout = \"2s\"\nhost_spacing = \"0s\"\n{http_extra}\n[poll]\ninterval = \"10m\"\nmin_interval = \"2m\"\nmax_interval = \"6h\"\n",
         shipped_rules()
     );
     for (url, name) in feeds {
