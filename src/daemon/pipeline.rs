@@ -219,30 +219,34 @@ pub async fn poll_feed(
     let pcfg = cfg.poll.clone();
     let report = store
         .call(move |s| {
-            let rep = s.ingest(row.id, &feed_url, &items, now)?;
-            let interval = schedule::after_success(
-                &pcfg,
-                current,
-                rep.new_articles,
-                Hints {
-                    feed_ttl: ttl,
-                    max_age,
-                },
-            );
-            let sched = Sched {
-                next_poll_at: now + interval.as_secs() as i64,
-                interval_s: Some(interval.as_secs() as i64),
-                retry_until: None,
-            };
-            let rec = PollRecord::Fetched {
-                status,
-                validators,
-                body_hash,
-                title,
-                items: n,
-            };
-            s.record_poll(row.id, now, &rec, &sched)?;
-            Ok::<_, store::StoreError>((rep, sched.next_poll_at))
+            let mut next = now;
+            // Articles, matches, outbox rows and the feed's poll record: one commit.
+            let rep = s.ingest_then(row.id, &feed_url, &items, now, |conn, rep| {
+                let interval = schedule::after_success(
+                    &pcfg,
+                    current,
+                    rep.new_articles,
+                    Hints {
+                        feed_ttl: ttl,
+                        max_age,
+                    },
+                );
+                let sched = Sched {
+                    next_poll_at: now + interval.as_secs() as i64,
+                    interval_s: Some(interval.as_secs() as i64),
+                    retry_until: None,
+                };
+                next = sched.next_poll_at;
+                let rec = PollRecord::Fetched {
+                    status,
+                    validators,
+                    body_hash,
+                    title,
+                    items: n,
+                };
+                store::record_poll_in(conn, row.id, now, &rec, &sched)
+            })?;
+            Ok::<_, store::StoreError>((rep, next))
         })
         .await??;
     Ok(Polled {

@@ -317,6 +317,11 @@ impl Store {
         if write {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
+            // A larger page cache and fewer, larger checkpoints: ingest writes
+            // many small transactions.
+            conn.pragma_update(None, "cache_size", -65_536)?;
+            conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+            conn.pragma_update(None, "temp_store", "MEMORY")?;
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = Store { conn };
@@ -362,6 +367,12 @@ impl Store {
         name: &str,
         now: Timestamp,
     ) -> Result<FeedRow, StoreError> {
+        // Read first: the common case (the feed exists, same name) writes nothing.
+        if let Some(row) = self.feed(url)?
+            && row.name == name
+        {
+            return Ok(row);
+        }
         self.conn.execute(
             "INSERT INTO feeds (url, name, created_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(url) DO UPDATE SET name = excluded.name",
@@ -400,47 +411,7 @@ impl Store {
         rec: &PollRecord,
         sched: &Sched,
     ) -> Result<(), StoreError> {
-        let next_poll_at = sched.next_poll_at;
-        match rec {
-            PollRecord::Fetched {
-                status,
-                validators,
-                body_hash,
-                title,
-                items,
-            } => {
-                self.conn.execute(
-                    "UPDATE feeds SET etag = ?2, last_modified = ?3, body_hash = ?4, title = COALESCE(?5, title),
-                        first_success_at = COALESCE(first_success_at, ?6), last_polled_at = ?6, last_success_at = ?6,
-                        last_status = ?7, next_poll_at = ?8, error_streak = 0, last_error = NULL, items_seen = ?9,
-                        interval_s = COALESCE(?10, interval_s), retry_until = NULL, error_kind = NULL
-                     WHERE id = ?1",
-                    params![feed_id, validators.etag, validators.last_modified, body_hash, title, now, status, next_poll_at, *items as i64, sched.interval_s],
-                )?;
-            }
-            PollRecord::NotModified { status } => {
-                self.conn.execute(
-                    "UPDATE feeds SET first_success_at = COALESCE(first_success_at, ?2), last_polled_at = ?2, last_success_at = ?2,
-                        last_status = ?3, next_poll_at = ?4, error_streak = 0, last_error = NULL,
-                        interval_s = COALESCE(?5, interval_s), retry_until = NULL, error_kind = NULL
-                     WHERE id = ?1",
-                    params![feed_id, now, status, next_poll_at, sched.interval_s],
-                )?;
-            }
-            PollRecord::Failed {
-                status,
-                error,
-                kind,
-            } => {
-                self.conn.execute(
-                    "UPDATE feeds SET last_polled_at = ?2, last_status = ?3, next_poll_at = ?4,
-                        error_streak = error_streak + 1, last_error = ?5, error_kind = ?6, retry_until = ?7
-                     WHERE id = ?1",
-                    params![feed_id, now, status, next_poll_at, error, kind, sched.retry_until],
-                )?;
-            }
-        }
-        Ok(())
+        record_poll_on(&self.conn, feed_id, now, rec, sched)
     }
 
     /// Records whether this poll was permanently redirected to `moved_to`.
@@ -509,6 +480,19 @@ impl Store {
         feed_url: &str,
         items: &[MatchedArticle],
         now: Timestamp,
+    ) -> Result<IngestReport, StoreError> {
+        self.ingest_then(feed_id, feed_url, items, now, |_, _| Ok(()))
+    }
+
+    /// [`Store::ingest`], then `after` (recording the poll, see
+    /// [`record_poll_in`]) in the same transaction: one commit per poll.
+    pub fn ingest_then(
+        &mut self,
+        feed_id: i64,
+        feed_url: &str,
+        items: &[MatchedArticle],
+        now: Timestamp,
+        after: impl FnOnce(&Connection, &IngestReport) -> Result<(), StoreError>,
     ) -> Result<IngestReport, StoreError> {
         let tx = self.conn.transaction()?;
         let mut rep = IngestReport {
@@ -593,6 +577,7 @@ impl Store {
                 }
             }
         }
+        after(&tx, &rep)?;
         tx.commit()?;
         Ok(rep)
     }
@@ -781,6 +766,68 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(v)
     }
+}
+
+/// [`Store::record_poll`] inside the transaction of [`Store::ingest_then`].
+pub fn record_poll_in(
+    conn: &Connection,
+    feed_id: i64,
+    now: Timestamp,
+    rec: &PollRecord,
+    sched: &Sched,
+) -> Result<(), StoreError> {
+    record_poll_on(conn, feed_id, now, rec, sched)
+}
+
+/// [`Store::record_poll`] on a connection or an open transaction.
+fn record_poll_on(
+    conn: &Connection,
+    feed_id: i64,
+    now: Timestamp,
+    rec: &PollRecord,
+    sched: &Sched,
+) -> Result<(), StoreError> {
+    let next_poll_at = sched.next_poll_at;
+    match rec {
+        PollRecord::Fetched {
+            status,
+            validators,
+            body_hash,
+            title,
+            items,
+        } => {
+            conn.execute(
+                "UPDATE feeds SET etag = ?2, last_modified = ?3, body_hash = ?4, title = COALESCE(?5, title),
+                    first_success_at = COALESCE(first_success_at, ?6), last_polled_at = ?6, last_success_at = ?6,
+                    last_status = ?7, next_poll_at = ?8, error_streak = 0, last_error = NULL, items_seen = ?9,
+                    interval_s = COALESCE(?10, interval_s), retry_until = NULL, error_kind = NULL
+                 WHERE id = ?1",
+                params![feed_id, validators.etag, validators.last_modified, body_hash, title, now, status, next_poll_at, *items as i64, sched.interval_s],
+            )?;
+        }
+        PollRecord::NotModified { status } => {
+            conn.execute(
+                "UPDATE feeds SET first_success_at = COALESCE(first_success_at, ?2), last_polled_at = ?2, last_success_at = ?2,
+                    last_status = ?3, next_poll_at = ?4, error_streak = 0, last_error = NULL,
+                    interval_s = COALESCE(?5, interval_s), retry_until = NULL, error_kind = NULL
+                 WHERE id = ?1",
+                params![feed_id, now, status, next_poll_at, sched.interval_s],
+            )?;
+        }
+        PollRecord::Failed {
+            status,
+            error,
+            kind,
+        } => {
+            conn.execute(
+                "UPDATE feeds SET last_polled_at = ?2, last_status = ?3, next_poll_at = ?4,
+                    error_streak = error_streak + 1, last_error = ?5, error_kind = ?6, retry_until = ?7
+                 WHERE id = ?1",
+                params![feed_id, now, status, next_poll_at, error, kind, sched.retry_until],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 const FEED_COLS: &str = "id, url, name, etag, last_modified, body_hash, first_success_at, last_polled_at, last_status, next_poll_at, error_streak, last_error, items_seen, interval_s, retry_until, state, state_reason, error_kind, last_success_at, fetch_url, url_history";
