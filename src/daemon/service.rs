@@ -32,11 +32,13 @@ pub struct Options {
     pub shutdown_grace: Duration,
 }
 
-/// Progress marks for the watchdog: Unix ms of each loop's last pass.
-#[derive(Default)]
+/// Progress marks for the watchdog: Unix ms of each loop's last pass, and
+/// the longest a loop may sleep (short enough for the watchdog, long enough
+/// that an idle daemon costs no measurable CPU).
 struct Heartbeats {
     scheduler: AtomicI64,
     dispatcher: AtomicI64,
+    max_idle: Duration,
 }
 
 fn notify(states: &[NotifyState<'_>]) {
@@ -51,7 +53,14 @@ pub async fn run(opts: Options, initial: Config, store: store::Handle) -> anyhow
     let (cfg_tx, cfg_rx) = watch::channel(Arc::clone(&initial));
     let (stop_tx, stop_rx) = watch::channel(false);
     let wake_dispatch = Arc::new(Notify::new());
-    let beats = Arc::new(Heartbeats::default());
+    let watchdog = sd_notify::watchdog_enabled();
+    let beats = Arc::new(Heartbeats {
+        scheduler: AtomicI64::new(dispatch::now_ms()),
+        dispatcher: AtomicI64::new(dispatch::now_ms()),
+        max_idle: watchdog.map_or(Duration::from_secs(60), |d| {
+            (d / 4).clamp(Duration::from_millis(200), Duration::from_secs(60))
+        }),
+    });
     let out: LogOut = Arc::new(std::sync::Mutex::new(std::io::stdout()));
 
     let scheduler = tokio::spawn(schedule_loop(
@@ -77,7 +86,6 @@ pub async fn run(opts: Options, initial: Config, store: store::Handle) -> anyhow
         NotifyState::Status(&format!("watching {feeds} feeds")),
     ]);
 
-    let watchdog = sd_notify::watchdog_enabled();
     let mut dog = tokio::time::interval(watchdog.map_or(Duration::from_secs(3600), |d| d / 2));
     dog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
@@ -234,9 +242,9 @@ async fn schedule_loop(
             .filter(|f| f.enabled && !in_flight.contains(&f.url))
             .filter_map(|f| due.get(&f.url).copied())
             .min()
-            .unwrap_or(t + 5);
-        let sleep =
-            Duration::from_secs((next_due - t).clamp(0, 5) as u64).max(Duration::from_millis(200));
+            .unwrap_or(t + beats.max_idle.as_secs() as i64);
+        let sleep = Duration::from_secs((next_due - t).max(0) as u64)
+            .clamp(Duration::from_millis(200), beats.max_idle);
         tokio::select! {
             _ = stop.changed() => {}
             changed = cfg_rx.changed() => {
@@ -323,7 +331,8 @@ async fn dispatch_loop(
         beats
             .dispatcher
             .store(dispatch::now_ms(), Ordering::Relaxed);
-        let wait = next.map_or(5_000, |t| (t - dispatch::now_ms()).clamp(10, 5_000)) as u64;
+        let idle = beats.max_idle.as_millis() as i64;
+        let wait = next.map_or(idle, |t| (t - dispatch::now_ms()).clamp(10, idle)) as u64;
         tokio::select! {
             _ = stop.changed() => {}
             _ = wake.notified() => {}
