@@ -319,7 +319,7 @@ impl Store {
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             // A larger page cache and fewer, larger checkpoints: ingest writes
             // many small transactions.
-            conn.pragma_update(None, "cache_size", -65_536)?;
+            conn.pragma_update(None, "cache_size", -16_384)?;
             conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
             conn.pragma_update(None, "temp_store", "MEMORY")?;
         }
