@@ -431,7 +431,7 @@ impl Store {
             )?;
             return Ok(None);
         };
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         tx.execute(
             "UPDATE feeds SET moved_seen = CASE WHEN moved_to = ?2 THEN moved_seen + 1 ELSE 1 END, moved_to = ?2 WHERE id = ?1",
             params![feed_id, target],
@@ -494,7 +494,7 @@ impl Store {
         now: Timestamp,
         after: impl FnOnce(&Connection, &IngestReport) -> Result<(), StoreError>,
     ) -> Result<IngestReport, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let mut rep = IngestReport {
             items: items.len(),
             ..IngestReport::default()
@@ -638,7 +638,7 @@ impl Store {
 
     /// Marks an alert delivered.
     pub fn mark_delivered(&mut self, id: &str, now: Timestamp) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         tx.execute(
             "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL WHERE id = ?1",
             params![id, now],
@@ -659,7 +659,7 @@ impl Store {
         error: &str,
         retry_at: Option<Timestamp>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         match retry_at {
             Some(t) => tx.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3 WHERE id = ?1",
@@ -914,10 +914,21 @@ fn terms_from_json(s: &str) -> Vec<TermHit> {
         .collect()
 }
 
-type Job = Box<dyn FnOnce(&mut Store) + Send>;
+/// What a job hands back: the reply to send once its work is committed.
+type Reply = Box<dyn FnOnce() + Send>;
+type Job = Box<dyn FnOnce(&mut Store) -> Reply + Send>;
+
+/// Jobs run in one transaction at the most.
+const BATCH: usize = 64;
 
 /// A [`Store`] on its own thread. Cloneable; the thread ends when the last
 /// handle is dropped.
+///
+/// The thread runs the jobs waiting in its queue (up to [`BATCH`]) inside
+/// one transaction, each job's own writes in a savepoint of it, and answers
+/// the callers only after the commit: under load, thousands of small ingests
+/// become a few large transactions, and no caller ever sees work that is
+/// not on disk.
 #[derive(Clone)]
 pub struct Handle {
     tx: std::sync::mpsc::Sender<Job>,
@@ -931,8 +942,22 @@ impl Handle {
             .name("newswatch-store".into())
             .spawn(move || {
                 let mut store = store;
-                while let Ok(job) = rx.recv() {
-                    job(&mut store);
+                while let Ok(first) = rx.recv() {
+                    let began = store.conn.execute_batch("BEGIN").is_ok();
+                    let mut replies = vec![first(&mut store)];
+                    while replies.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => replies.push(job(&mut store)),
+                            Err(_) => break,
+                        }
+                    }
+                    if began && let Err(e) = store.conn.execute_batch("COMMIT") {
+                        tracing::error!(error = %e, "cannot commit to the database");
+                        let _ = store.conn.execute_batch("ROLLBACK");
+                    }
+                    for reply in replies {
+                        reply();
+                    }
                 }
                 // Fold the WAL back into the main file on the way out.
                 let _ = store.conn.pragma_update(None, "wal_checkpoint", "TRUNCATE");
@@ -942,15 +967,18 @@ impl Handle {
         Handle { tx }
     }
 
-    /// Runs `f` on the store thread and returns its result.
+    /// Runs `f` on the store thread and returns its result once committed.
     pub async fn call<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Store) -> R + Send + 'static,
     ) -> Result<R, StoreError> {
         let (otx, orx) = tokio::sync::oneshot::channel();
         self.tx
-            .send(Box::new(move |s: &mut Store| {
-                let _ = otx.send(f(s));
+            .send(Box::new(move |s: &mut Store| -> Reply {
+                let r = f(s);
+                Box::new(move || {
+                    let _ = otx.send(r);
+                })
             }))
             .map_err(|_| StoreError::Closed)?;
         orx.await.map_err(|_| StoreError::Closed)
