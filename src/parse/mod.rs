@@ -281,12 +281,12 @@ fn transcode_legacy(bytes: &[u8], content_type: Option<&str>) -> Option<Vec<u8>>
         Some(e) if e == encoding_rs::UTF_8 => return None,
         Some(e) => e,
         None => {
-            if std::str::from_utf8(bytes).is_ok() {
-                return None;
-            }
             let head = &bytes[..bytes.len().min(200)];
             if find(head, b"<?xml").is_some() && find(head, b"encoding").is_some() {
                 // The declaration names it; the parser decodes it.
+                return None;
+            }
+            if std::str::from_utf8(bytes).is_ok() {
                 return None;
             }
             encoding_rs::WINDOWS_1252
@@ -301,36 +301,39 @@ fn transcode_legacy(bytes: &[u8], content_type: Option<&str>) -> Option<Vec<u8>>
 /// Transcodes UTF-16/UTF-32 to UTF-8 (with the XML declaration's encoding
 /// rewritten to match), drops a UTF-8 BOM, and skips junk before the root
 /// element (e.g. a PHP warning printed ahead of the XML).
-fn prepare(bytes: &[u8]) -> Vec<u8> {
-    let utf8: Vec<u8> = if let Some(text) = decode_wide(bytes) {
-        let mut s = text;
-        rewrite_xml_encoding(&mut s);
-        s.into_bytes()
-    } else {
-        bytes
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(bytes)
-            .to_vec()
+fn prepare(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    let utf8: Cow<'_, [u8]> = match decode_wide(bytes) {
+        Some(mut s) => {
+            rewrite_xml_encoding(&mut s);
+            Cow::Owned(s.into_bytes())
+        }
+        None => Cow::Borrowed(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)),
     };
     let first = utf8
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(utf8.len());
-    let body = &utf8[first..];
-    if body.first().is_some_and(|&b| b == b'<' || b == b'{') {
-        return body.to_vec();
-    }
-    // Junk before the document: jump to the first plausible start.
-    for marker in [&b"<?xml"[..], b"<rss", b"<feed", b"<rdf:RDF", b"<RDF"] {
-        if let Some(p) = find(body, marker) {
-            return body[p..].to_vec();
+    let start = if utf8.get(first).is_some_and(|&b| b == b'<' || b == b'{') {
+        first
+    } else {
+        // Junk before the document: jump to the first plausible start.
+        [&b"<?xml"[..], b"<rss", b"<feed", b"<rdf:RDF", b"<RDF"]
+            .iter()
+            .find_map(|m| find(&utf8[first..], m))
+            .map_or(first, |p| first + p)
+    };
+    match utf8 {
+        Cow::Borrowed(b) => Cow::Borrowed(&b[start..]),
+        Cow::Owned(mut v) => {
+            v.drain(..start);
+            Cow::Owned(v)
         }
     }
-    body.to_vec()
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// Decodes UTF-16 or UTF-32 (with or without BOM) to a String; `None` when
