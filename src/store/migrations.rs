@@ -43,7 +43,6 @@ CREATE TABLE articles (
     UNIQUE (feed_id, item_key)
 );
 CREATE INDEX articles_url ON articles(url) WHERE url IS NOT NULL;
-CREATE INDEX articles_fetched ON articles(fetched_at);
 
 -- Every time an item is seen in a feed: its own feed first, then other
 -- feeds carrying the same story. "Already stored for this feed" is a

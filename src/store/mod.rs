@@ -500,8 +500,12 @@ impl Store {
             ..IngestReport::default()
         };
         {
-            let mut seen_here = tx.prepare_cached(
-                "SELECT 1 FROM sightings WHERE feed_id = ?1 AND (item_key = ?2 OR (?3 IS NOT NULL AND url = ?3)) LIMIT 1",
+            let mut seen_here =
+                tx.prepare_cached("SELECT 1 FROM sightings WHERE feed_id = ?1 AND item_key = ?2")?;
+            // Two indexed lookups, not one OR (which would scan every
+            // sighting of the feed, a cost that grows with its history).
+            let mut seen_url_here = tx.prepare_cached(
+                "SELECT 1 FROM sightings WHERE feed_id = ?1 AND url = ?2 LIMIT 1",
             )?;
             let mut same_story =
                 tx.prepare_cached("SELECT id FROM articles WHERE url = ?1 ORDER BY id LIMIT 1")?;
@@ -522,7 +526,12 @@ impl Store {
             )?;
             for m in items {
                 let a = &m.article;
-                if seen_here.exists(params![feed_id, a.key, a.url])? {
+                let seen = seen_here.exists(params![feed_id, a.key])?
+                    || match &a.url {
+                        Some(u) => seen_url_here.exists(params![feed_id, u])?,
+                        None => false,
+                    };
+                if seen {
                     rep.duplicates += 1;
                     continue;
                 }
