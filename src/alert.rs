@@ -306,10 +306,12 @@ pub async fn deliver_webhook(
             signature(secret.expose().as_bytes(), now, &body),
         );
     }
-    classify_response(req.body(body).send().await)
+    classify(req.body(body).send().await)
 }
 
-fn classify_response(r: Result<reqwest::Response, reqwest::Error>) -> Delivery {
+/// The outcome of a delivery request: 2xx delivered, anything else retried
+/// (with the sink's `Retry-After`).
+pub fn classify(r: Result<reqwest::Response, reqwest::Error>) -> Delivery {
     match r {
         Ok(resp) if resp.status().is_success() => Delivery::Delivered,
         Ok(resp) => {

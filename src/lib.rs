@@ -24,5 +24,6 @@ pub mod opml;
 pub mod parse;
 pub mod rules;
 pub mod schedule;
+pub mod sinks;
 pub mod store;
 pub mod text;

@@ -176,10 +176,11 @@ async fn deliver(
             }
         }
         SinkKind::Webhook => alert::deliver_webhook(client, sink, a, &watches, now).await,
-        other => Delivery::Retry {
-            error: format!("sink kind `{}` cannot deliver yet", other.as_str()),
-            after: None,
-        },
+        SinkKind::Slack
+        | SinkKind::Discord
+        | SinkKind::Teams
+        | SinkKind::Telegram
+        | SinkKind::Ntfy => crate::sinks::deliver(client, sink, a, &watches).await,
     }
 }
 

@@ -338,3 +338,116 @@ fn after_sigkill_mid_delivery_the_alert_arrives_with_its_first_key() {
     d.signal("TERM");
     assert_eq!(d.wait_exit(15), Some(0));
 }
+
+#[test]
+fn chat_and_push_sinks_send_native_escaped_formats() {
+    let srv = FeedServer::start();
+    let when = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc2822();
+    let feed = format!(
+        "<rss version=\"2.0\"><channel><title>Wire</title><item><title>Global Coalition to Defeat ISIS ministers meet in Rome: 5 &lt; 6 &amp; *bold* @everyone</title>\
+         <link>https://wire.example/rome</link><guid>w1</guid><pubDate>{when}</pubDate>\
+         <description>Ministers of the coalition against ISIS met in Rome.</description></item></channel></rss>"
+    );
+    srv.set("/wire.xml", feed, "application/rss+xml", None);
+    for p in [
+        "/slack",
+        "/discord",
+        "/teams",
+        "/tg/botT0KEN/sendMessage",
+        "/ntfy",
+    ] {
+        srv.hook(p, 0, 0);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sinks = format!(
+        "[[sink]]\nname = \"s\"\nkind = \"slack\"\nurl = \"{}\"\n[[sink]]\nname = \"d\"\nkind = \"discord\"\nurl = \"{}\"\n\
+         [[sink]]\nname = \"t\"\nkind = \"teams\"\nurl = \"{}\"\n[[sink]]\nname = \"g\"\nkind = \"telegram\"\nurl = \"{}\"\ntoken = \"T0KEN\"\nchat_id = \"-100123\"\n\
+         [[sink]]\nname = \"n\"\nkind = \"ntfy\"\nurl = \"{}/desk-alerts\"\n",
+        srv.url("/slack"),
+        srv.url("/discord"),
+        srv.url("/teams"),
+        srv.url("/tg"),
+        srv.url("/ntfy")
+    );
+    let cfg = config(
+        dir.path(),
+        &[srv.url("/wire.xml")],
+        &srv.url("/hook"),
+        &sinks,
+    );
+    srv.hook("/hook", 0, 0);
+    let out = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "once"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let one = |p: &str| -> serde_json::Value {
+        let posts = srv.posts(p);
+        assert_eq!(posts.len(), 1, "{p} got {} requests", posts.len());
+        serde_json::from_slice(&posts[0].body).unwrap()
+    };
+    let slack = one("/slack");
+    let text = slack["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("5 &lt; 6 &amp; *bold*") && text.contains("<https://wire.example/rome|"),
+        "{text}"
+    );
+    assert!(text.contains("coalition-meeting (high)"), "{text}");
+    let discord = one("/discord");
+    let embed = &discord["embeds"][0];
+    assert_eq!(embed["url"], "https://wire.example/rome");
+    assert!(
+        embed["fields"][0]["value"]
+            .as_str()
+            .unwrap()
+            .contains("coalition\\-meeting"),
+        "{embed}"
+    );
+    assert_eq!(
+        discord["allowed_mentions"]["parse"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let teams = one("/teams");
+    assert_eq!(
+        teams["attachments"][0]["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    let card = &teams["attachments"][0]["content"];
+    assert!(
+        card["body"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("\\*bold\\*"),
+        "{card}"
+    );
+    assert_eq!(card["actions"][0]["url"], "https://wire.example/rome");
+    let tg = one("/tg/botT0KEN/sendMessage");
+    assert_eq!(
+        (tg["chat_id"].as_str(), tg["parse_mode"].as_str()),
+        (Some("-100123"), Some("HTML"))
+    );
+    assert!(
+        tg["text"]
+            .as_str()
+            .unwrap()
+            .contains("5 &lt; 6 &amp; *bold*"),
+        "{tg}"
+    );
+    let ntfy = one("/ntfy");
+    assert_eq!(
+        (ntfy["topic"].as_str(), ntfy["priority"].as_i64()),
+        (Some("desk-alerts"), Some(4))
+    );
+    assert_eq!(ntfy["click"], "https://wire.example/rome");
+    assert!(
+        ntfy["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "coalition-meeting")
+    );
+}
