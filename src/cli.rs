@@ -39,6 +39,24 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `newswatch alerts retry|test`.
+#[derive(Debug, Subcommand)]
+pub enum AlertsAction {
+    /// Put an alert (by id) or every dead alert back in the queue, due now.
+    Retry {
+        /// The alert id (its Idempotency-Key), as `alerts` lists it.
+        id: Option<String>,
+        /// Every dead alert.
+        #[arg(long, conflicts_with = "id")]
+        dead: bool,
+    },
+    /// Send a clearly marked test message through one sink, now, to check it end to end.
+    Test {
+        /// The sink's name.
+        sink: String,
+    },
+}
+
 /// `newswatch feeds import|export`.
 #[derive(Debug, Subcommand)]
 pub enum FeedsAction {
@@ -132,6 +150,21 @@ pub enum Command {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
+    },
+    /// List alerts and their delivery state; requeue or test a sink.
+    Alerts {
+        /// Only alerts in this state: pending, delivered, dead or suppressed.
+        #[arg(long, value_name = "STATE")]
+        state: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Retry or test instead of listing.
+        #[command(subcommand)]
+        action: Option<AlertsAction>,
     },
     /// Show each feed's health from the database; import or export OPML.
     Feeds {
@@ -241,6 +274,15 @@ pub fn run(cli: Cli) -> Result<u8> {
         } => {
             init_logging("warn");
             matches(&path, since, watch.as_deref(), limit, json)
+        }
+        Command::Alerts {
+            state,
+            limit,
+            json,
+            action,
+        } => {
+            init_logging("warn");
+            alerts(&path, state.as_deref(), limit, json, action)
         }
         Command::Feeds { json, action } => {
             init_logging("warn");
@@ -702,6 +744,80 @@ fn matches(
                     String::new()
                 }
             )?;
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+fn alerts(
+    path: &Path,
+    state: Option<&str>,
+    limit: usize,
+    as_json: bool,
+    action: Option<AlertsAction>,
+) -> Result<u8> {
+    let cfg = load_config(path)?;
+    match action {
+        Some(AlertsAction::Retry { id, dead }) => {
+            if id.is_none() && !dead {
+                anyhow::bail!("say which alert to retry (an id from `newswatch alerts`) or --dead");
+            }
+            // A single UPDATE beside a running daemon is safe (WAL); its
+            // dispatcher picks the alert up at its next round.
+            let mut st = Store::open(&cfg.storage.path)?;
+            let n = st.requeue(id.as_deref(), dispatch::now_ms())?;
+            println!("{n} alert(s) requeued");
+            return Ok(if n == 0 && id.is_some() { 1 } else { 0 });
+        }
+        Some(AlertsAction::Test { sink }) => {
+            let Some(s) = cfg.sinks.iter().find(|s| s.name == sink) else {
+                anyhow::bail!("no sink named {sink:?} in {}", path.display());
+            };
+            let client = service::delivery_client(&cfg).map_err(anyhow::Error::msg)?;
+            let outcome = runtime()?.block_on(dispatch::send_test(s, &client));
+            return match outcome {
+                crate::alert::Delivery::Delivered => {
+                    println!("test message delivered to {sink} ({})", s.kind.as_str());
+                    Ok(0)
+                }
+                crate::alert::Delivery::Retry { error, .. } => {
+                    eprintln!("newswatch: test message to {sink} failed: {error}");
+                    Ok(1)
+                }
+            };
+        }
+        None => {}
+    }
+    if let Some(s) = state
+        && !matches!(s, "pending" | "delivered" | "dead" | "suppressed")
+    {
+        eprintln!(
+            "newswatch: unknown state {s:?}; expected pending, delivered, dead or suppressed"
+        );
+        return Ok(2);
+    }
+    let st = Store::open_read_only(&cfg.storage.path)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let t = crate::alert::rfc3339;
+    for a in st.list_alerts(state, limit)? {
+        if as_json {
+            let line = json!({
+                "id": a.id, "sink": a.sink, "state": a.state, "attempts": a.attempts,
+                "detected_at": t(a.created_at), "delivered_at": a.delivered_at.map(t),
+                "next_attempt": (a.state == "pending").then(|| t(a.next_attempt_ms / 1000)),
+                "last_error": a.last_error, "title": a.title, "url": a.url, "feed": a.feed,
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(
+                out,
+                "{}  {:<10} {:<10} {:>2} tries  {}  ({})",
+                a.id, a.state, a.sink, a.attempts, a.title, a.feed
+            )?;
+            if let Some(e) = &a.last_error {
+                writeln!(out, "    last error: {e}")?;
+            }
         }
     }
     out.flush()?;

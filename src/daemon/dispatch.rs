@@ -210,3 +210,40 @@ pub async fn until_idle(
         }
     }
 }
+
+/// Sends a clearly marked test alert through `sink`, outside the outbox.
+pub async fn send_test(sink: &SinkConfig, client: &reqwest::Client) -> Delivery {
+    use crate::model::{Field, Severity, TermHit, WatchMatch};
+    let now = now_ms() / 1000;
+    let alert = PendingAlert {
+        id: format!("test-{now}"),
+        sink: sink.name.clone(),
+        attempts: 0,
+        created_at: now,
+        next_attempt_ms: now * 1000,
+        article: crate::store::StoredArticle {
+            id: 0,
+            title: "TEST — newswatch test message, not a real alert".into(),
+            url: None,
+            published: Some(now),
+            lang: Some("en".into()),
+            summary: "If you can read this, the sink works.".into(),
+            feed_name: "newswatch alerts test".into(),
+            feed_url: "about:newswatch-test".into(),
+        },
+        matches: vec![WatchMatch {
+            watch: "test".into(),
+            severity: Severity::Low,
+            score: 0.0,
+            terms: vec![TermHit {
+                term: "test".into(),
+                field: Field::Title,
+                count: 1,
+            }],
+            snippet: "This is a «test» message from newswatch.".into(),
+        }],
+        also_seen_in: Vec::new(),
+    };
+    let out: LogOut = Arc::new(Mutex::new(std::io::stdout()));
+    deliver(sink, client, &out, &alert, &[]).await
+}

@@ -222,6 +222,33 @@ pub struct StoredArticle {
     pub feed_url: String,
 }
 
+/// One row of `newswatch alerts`.
+#[derive(Debug, Clone)]
+pub struct AlertRow {
+    /// The alert id (its Idempotency-Key).
+    pub id: String,
+    /// The sink.
+    pub sink: String,
+    /// pending, delivered, dead or suppressed.
+    pub state: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// When it was queued.
+    pub created_at: Timestamp,
+    /// When it was delivered.
+    pub delivered_at: Option<Timestamp>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// When it is tried next (Unix ms).
+    pub next_attempt_ms: i64,
+    /// The article's title.
+    pub title: String,
+    /// The article's link.
+    pub url: Option<String>,
+    /// The feed's name.
+    pub feed: String,
+}
+
 /// One row of `newswatch matches`.
 #[derive(Debug, Clone)]
 pub struct MatchRow {
@@ -627,6 +654,54 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Alerts in the outbox, newest first, optionally in one state.
+    pub fn list_alerts(
+        &self,
+        state: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AlertRow>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT o.id, o.sink, o.state, o.attempts, o.created_at, o.delivered_at, o.last_error, o.next_attempt_ms,
+                    a.title, a.url, f.name
+             FROM outbox o JOIN articles a ON a.id = o.article_id JOIN feeds f ON f.id = a.feed_id
+             WHERE (?1 IS NULL OR o.state = ?1) ORDER BY o.created_at DESC, o.rowid DESC LIMIT ?2",
+        )?;
+        let rows = st
+            .query_map(params![state, limit as i64], |r| {
+                Ok(AlertRow {
+                    id: r.get(0)?,
+                    sink: r.get(1)?,
+                    state: r.get(2)?,
+                    attempts: r.get(3)?,
+                    created_at: r.get(4)?,
+                    delivered_at: r.get(5)?,
+                    last_error: r.get(6)?,
+                    next_attempt_ms: r.get(7)?,
+                    title: r.get(8)?,
+                    url: r.get(9)?,
+                    feed: r.get(10)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Puts an alert (or, with `None`, every dead alert) back in the queue,
+    /// due now, with a fresh count of attempts. Returns how many.
+    pub fn requeue(&mut self, id: Option<&str>, now_ms: i64) -> Result<usize, StoreError> {
+        let n = match id {
+            Some(id) => self.conn.execute(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?2 WHERE id = ?1 AND state IN ('dead', 'pending', 'delivered')",
+                params![id, now_ms],
+            )?,
+            None => self.conn.execute(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?1 WHERE state = 'dead'",
+                params![now_ms],
+            )?,
+        };
+        Ok(n)
     }
 
     /// Folds the write-ahead log back into the database file.

@@ -451,3 +451,96 @@ fn chat_and_push_sinks_send_native_escaped_formats() {
             .any(|t| t == "coalition-meeting")
     );
 }
+
+#[test]
+fn dead_alerts_are_listed_retried_and_sinks_can_be_tested() {
+    let srv = FeedServer::start();
+    srv.set(
+        "/fr.xml",
+        recent("feeds/fr-coalition.xml"),
+        "application/rss+xml",
+        None,
+    );
+    srv.hook("/hook", 1000, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &[srv.url("/fr.xml")], &srv.url("/hook"), "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("timeout = \"2s\"\n", "timeout = \"2s\"\nmax_attempts = 2\n");
+    std::fs::write(&cfg, text).unwrap();
+    let c = cfg.to_str().unwrap();
+    let out = run(
+        dir.path(),
+        &["--config", c, "once", "--deliver-timeout", "3s"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(
+        dir.path(),
+        &["--config", c, "alerts", "--state", "dead", "--json"],
+        None,
+    );
+    let dead: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(dead.len(), 2, "{}", stdout(&out));
+    assert!(
+        dead.iter()
+            .all(|a| a["attempts"] == 2 && a["last_error"] == "HTTP 500"),
+        "{dead:?}"
+    );
+    let keys: Vec<String> = dead
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+
+    srv.hook("/hook", 0, 0);
+    let out = run(
+        dir.path(),
+        &["--config", c, "alerts", "retry", "--dead"],
+        None,
+    );
+    assert_eq!(stdout(&out).trim(), "2 alert(s) requeued");
+    let out = run(dir.path(), &["--config", c, "once"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let delivered: Vec<String> = srv
+        .posts("/hook")
+        .iter()
+        .filter(|p| p.status == 204)
+        .map(|p| p.headers["idempotency-key"].clone())
+        .collect();
+    assert_eq!(delivered.len(), 2);
+    assert!(
+        keys.iter().all(|k| delivered.contains(k)),
+        "requeued alerts keep their keys"
+    );
+    let out = run(
+        dir.path(),
+        &["--config", c, "alerts", "--state", "delivered"],
+        None,
+    );
+    assert_eq!(
+        stdout(&out)
+            .lines()
+            .filter(|l| l.contains("delivered"))
+            .count(),
+        2,
+        "{}",
+        stdout(&out)
+    );
+
+    let out = run(dir.path(), &["--config", c, "alerts", "test", "desk"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let last: serde_json::Value =
+        serde_json::from_slice(&srv.posts("/hook").last().unwrap().body).unwrap();
+    assert!(
+        last["article"]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("TEST"),
+        "{last}"
+    );
+    let out = run(dir.path(), &["--config", c, "alerts", "test", "nope"], None);
+    assert_eq!(out.status.code(), Some(1));
+}
