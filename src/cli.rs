@@ -388,6 +388,14 @@ fn once(path: &Path, deliver_timeout: Duration, progress: bool) -> Result<u8> {
         let out: dispatch::LogOut = Arc::new(std::sync::Mutex::new(std::io::stdout()));
         let round = dispatch::until_idle(&cfg, &client, &handle, &out, deliver_timeout).await?;
         rep.delivered = round.delivered;
+        let cutoff = daemon::now() - cfg.storage.retention.as_secs() as i64;
+        let pruned = handle.call(move |s| s.prune(cutoff)).await??;
+        if pruned > 0 {
+            tracing::info!(
+                pruned,
+                "retention: old unmatched articles emptied (keys kept)"
+            );
+        }
         rep.pending = handle.call(|s| s.pending_count()).await??;
         Ok::<_, store::StoreError>(rep)
     })?;

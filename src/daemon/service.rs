@@ -196,6 +196,7 @@ async fn schedule_loop(
         _ => HashMap::new(),
     };
     let mut in_flight: HashSet<String> = HashSet::new();
+    let mut last_prune: Option<tokio::time::Instant> = None;
     let mut tasks: tokio::task::JoinSet<PollDone> = tokio::task::JoinSet::new();
     loop {
         beats.scheduler.store(dispatch::now_ms(), Ordering::Relaxed);
@@ -203,6 +204,19 @@ async fn schedule_loop(
             break;
         }
         let t = now();
+        // Retention, at start and then daily.
+        if last_prune.is_none_or(|p| p.elapsed() >= Duration::from_secs(86_400)) {
+            last_prune = Some(tokio::time::Instant::now());
+            let cutoff = t - cfg.storage.retention.as_secs() as i64;
+            match store.call(move |s| s.prune(cutoff)).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(
+                    pruned = n,
+                    "retention: old unmatched articles emptied (keys kept)"
+                ),
+                Ok(Err(e)) => tracing::error!(error = %e, "retention failed"),
+                _ => {}
+            }
+        }
         for feed in cfg.feeds.iter().filter(|f| f.enabled) {
             // A feed never polled (new, or added by a reload) starts at a
             // random point of its first interval (at most a minute), so that

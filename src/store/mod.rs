@@ -704,6 +704,20 @@ impl Store {
         Ok(n)
     }
 
+    /// Retention: empties the text of unmatched articles fetched before
+    /// `cutoff` but keeps their keys, links and sightings, so an item that
+    /// reappears in a feed is still recognised and never alerts again.
+    /// Returns how many were pruned.
+    pub fn prune(&mut self, cutoff: Timestamp) -> Result<usize, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE articles SET title = '', summary = '', content = '', pruned = 1
+             WHERE pruned = 0 AND fetched_at < ?1
+               AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.article_id = articles.id)",
+            [cutoff],
+        )?;
+        Ok(n)
+    }
+
     /// Folds the write-ahead log back into the database file.
     pub fn checkpoint(&mut self) -> Result<(), StoreError> {
         self.conn
@@ -1153,6 +1167,50 @@ mod tests {
         assert_eq!(due[0].id, alert_id("https://a/", "g1", "log"));
         s.mark_delivered(&due[0].id, 21).unwrap();
         assert!(s.sink_queue("log", 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn pruned_articles_keep_their_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let f = s.ensure_feed("https://a/", "A", 1).unwrap();
+        let plain = MatchedArticle {
+            article: art("old", Some("https://x/old")),
+            matches: vec![],
+            sinks: vec![],
+            suppressed: false,
+        };
+        s.ingest(
+            f.id,
+            &f.url,
+            &[
+                plain.clone(),
+                matched(art("hit", Some("https://x/hit")), &["log"]),
+            ],
+            100,
+        )
+        .unwrap();
+        assert_eq!(s.prune(50).unwrap(), 0, "nothing older than the cutoff");
+        assert_eq!(
+            s.prune(1_000).unwrap(),
+            1,
+            "only the unmatched article is pruned"
+        );
+        let title: String = s
+            .conn
+            .query_row(
+                "SELECT title FROM articles WHERE item_key = 'old'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(title, "");
+        let r = s.ingest(f.id, &f.url, &[plain], 2_000).unwrap();
+        assert_eq!(
+            (r.duplicates, r.new_articles),
+            (1, 0),
+            "a pruned item that reappears is not new"
+        );
     }
 
     #[test]

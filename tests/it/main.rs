@@ -7,4 +7,5 @@ mod corpus;
 mod pipeline;
 mod polling;
 mod rules;
+mod service;
 mod support;

@@ -81,7 +81,10 @@ fn shipped_pack_precision_and_recall_on_labelled_sets() {
     let (ft, vt) = eval(dir.path(), &dir.path().join("tune.jsonl"));
     let (fh, vh) = eval(dir.path(), &dir.path().join("held.jsonl"));
     let (fb, vb) = eval(dir.path(), &root().join("tests/data/relevance-blind.jsonl"));
-    let (f2, v2) = eval(dir.path(), &root().join("tests/data/relevance-blind2.jsonl"));
+    let (f2, v2) = eval(
+        dir.path(),
+        &root().join("tests/data/relevance-blind2.jsonl"),
+    );
     report("dev set, tuned four fifths", &ft, &vt);
     report("dev set, held-back fifth", &fh, &vh);
     report("first blind set (tuned on in a second round)", &fb, &vb);
@@ -89,7 +92,11 @@ fn shipped_pack_precision_and_recall_on_labelled_sets() {
 
     assert!(vt["items"].as_u64().unwrap() + vh["items"].as_u64().unwrap() >= 300);
     for watch in ["coalition-meeting", "counterterrorism"] {
-        for (name, figs) in [("tuned part", &ft), ("held-back fifth", &fh), ("first blind set", &fb)] {
+        for (name, figs) in [
+            ("tuned part", &ft),
+            ("held-back fifth", &fh),
+            ("first blind set", &fb),
+        ] {
             let (_, p, r) = figs
                 .iter()
                 .find(|f| f.0 == watch)
