@@ -101,7 +101,7 @@ CREATE INDEX deliveries_alert ON deliveries(alert_id);
 "#,
     ),
     (
-        "feed schedule: adaptive interval, Retry-After window, state (active, gone, disabled), error kind, permanent moves",
+        "feed schedule: adaptive interval, Retry-After window, state (active, gone, disabled), error kind, permanent moves, story title keys",
         r#"
 ALTER TABLE feeds ADD COLUMN interval_s INTEGER;
 ALTER TABLE feeds ADD COLUMN retry_until INTEGER;
@@ -114,6 +114,10 @@ ALTER TABLE feeds ADD COLUMN fetch_url TEXT;
 ALTER TABLE feeds ADD COLUMN moved_to TEXT;
 ALTER TABLE feeds ADD COLUMN moved_seen INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE feeds ADD COLUMN url_history TEXT;
+-- The same story under another link: a key of the normalized title, kept
+-- for matched articles only (only they can alert), to find syndicated copies.
+ALTER TABLE articles ADD COLUMN title_key TEXT;
+CREATE INDEX articles_title_key ON articles(title_key) WHERE title_key IS NOT NULL;
 "#,
     ),
 ];

@@ -534,11 +534,14 @@ impl Store {
             let mut seen_url_here = tx.prepare_cached(
                 "SELECT 1 FROM sightings WHERE feed_id = ?1 AND url = ?2 LIMIT 1",
             )?;
+            let mut same_title = tx.prepare_cached(
+                "SELECT id, summary FROM articles WHERE title_key = ?1 AND feed_id != ?2 AND fetched_at >= ?3 ORDER BY id LIMIT 5",
+            )?;
             let mut same_story =
                 tx.prepare_cached("SELECT id FROM articles WHERE url = ?1 ORDER BY id LIMIT 1")?;
             let mut ins_article = tx.prepare_cached(
-                "INSERT INTO articles (feed_id, item_key, url, title, summary, content, lang, published_at, fetched_at, fingerprint)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO articles (feed_id, item_key, url, title, summary, content, lang, published_at, fetched_at, fingerprint, title_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             let mut ins_sighting = tx.prepare_cached(
                 "INSERT OR IGNORE INTO sightings (article_id, feed_id, item_key, url, seen_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -562,11 +565,35 @@ impl Store {
                     rep.duplicates += 1;
                     continue;
                 }
-                if let Some(u) = &a.url
-                    && let Some(existing) = same_story
+                let same_link = match &a.url {
+                    Some(u) => same_story
                         .query_row([u], |r| r.get::<_, i64>(0))
-                        .optional()?
-                {
+                        .optional()?,
+                    None => None,
+                };
+                // A story that can alert is also recognised under another
+                // link: the same (long enough) title from another feed in
+                // the last three days, with a summary that says the same.
+                let tkey = if m.matches.is_empty() {
+                    None
+                } else {
+                    story_title_key(&a.title)
+                };
+                let same_text = match (&same_link, &tkey) {
+                    (None, Some(k)) => {
+                        let cands: Vec<(i64, String)> = same_title
+                            .query_map(params![k, feed_id, now - 3 * 86_400], |r| {
+                                Ok((r.get(0)?, r.get(1)?))
+                            })?
+                            .collect::<Result<_, _>>()?;
+                        cands
+                            .into_iter()
+                            .find(|(_, s)| same_summary(s, &a.summary))
+                            .map(|(id, _)| id)
+                    }
+                    _ => None,
+                };
+                if let Some(existing) = same_link.or(same_text) {
                     ins_sighting.execute(params![existing, feed_id, a.key, a.url, now])?;
                     rep.sightings += 1;
                     continue;
@@ -581,7 +608,8 @@ impl Store {
                     a.lang,
                     a.published,
                     now,
-                    a.fingerprint()
+                    a.fingerprint(),
+                    tkey
                 ])?;
                 let article_id = tx.last_insert_rowid();
                 ins_sighting.execute(params![article_id, feed_id, a.key, a.url, now])?;
@@ -970,6 +998,31 @@ fn match_from_row(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<WatchM
     })
 }
 
+/// A key for "the same headline": the normalized title's digest, for titles
+/// of five words or more (short ones are too generic to identify a story).
+fn story_title_key(title: &str) -> Option<String> {
+    let norm = crate::text::normalize_text(title);
+    (norm.split(' ').filter(|w| !w.is_empty()).count() >= 5).then(|| hex_digest(&[norm.as_bytes()]))
+}
+
+/// Two summaries tell the same story: either is empty, or their word sets
+/// overlap by at least half (Jaccard).
+fn same_summary(a: &str, b: &str) -> bool {
+    let words = |s: &str| -> std::collections::HashSet<String> {
+        crate::text::normalize_text(s)
+            .split(' ')
+            .filter(|w| w.len() > 2)
+            .map(str::to_string)
+            .collect()
+    };
+    let (x, y) = (words(a), words(b));
+    if x.is_empty() || y.is_empty() {
+        return true;
+    }
+    let inter = x.intersection(&y).count() as f64;
+    inter / (x.len() + y.len()) as f64 * 2.0 >= 0.5 || inter / x.union(&y).count() as f64 >= 0.5
+}
+
 /// The stable alert id for an item of a feed going to a sink.
 pub fn alert_id(feed_url: &str, item_key: &str, sink: &str) -> String {
     let d = hex_digest(&[
@@ -1167,6 +1220,62 @@ mod tests {
         assert_eq!(due[0].id, alert_id("https://a/", "g1", "log"));
         s.mark_delivered(&due[0].id, 21).unwrap();
         assert!(s.sink_queue("log", 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_same_story_under_another_link_is_a_sighting() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let f1 = s.ensure_feed("https://a/", "A", 1).unwrap();
+        let f2 = s.ensure_feed("https://b/", "B", 1).unwrap();
+        let story = |key: &str, url: &str, summary: &str| {
+            let mut a = art(key, Some(url));
+            a.title = "Coalition ministers meet in Rome on ISIS".into();
+            a.summary = summary.into();
+            matched(a, &["log"])
+        };
+        s.ingest(
+            f1.id,
+            &f1.url,
+            &[story(
+                "a1",
+                "https://a/1",
+                "Ministers of the coalition met in Rome on Tuesday.",
+            )],
+            100,
+        )
+        .unwrap();
+        let r = s
+            .ingest(
+                f2.id,
+                &f2.url,
+                &[story(
+                    "b1",
+                    "https://b/x?id=9",
+                    "Ministers of the coalition met in Rome on Tuesday, officials said.",
+                )],
+                200,
+            )
+            .unwrap();
+        assert_eq!(
+            (r.sightings, r.alerts_queued),
+            (1, 0),
+            "a syndicated copy alerts nobody"
+        );
+        // Same headline, different story text: a new article.
+        let r = s
+            .ingest(
+                f2.id,
+                &f2.url,
+                &[story(
+                    "b2",
+                    "https://b/y",
+                    "A completely different report about weather and football scores.",
+                )],
+                300,
+            )
+            .unwrap();
+        assert_eq!(r.new_articles, 1);
     }
 
     #[test]
