@@ -239,6 +239,53 @@ pub fn webhook_body<'a>(alert: &'a PendingAlert, watches: &[&'a WatchMatch]) -> 
     }
 }
 
+/// Sends several alerts as one webhook message: `{"version":1,"digest":true,
+/// "id":…,"count":n,"alerts":[…version-1 bodies…]}`, keyed and signed like a
+/// single alert; the key is derived from the alert ids it carries.
+pub async fn deliver_webhook_digest(
+    client: &reqwest::Client,
+    sink: &SinkConfig,
+    key: &str,
+    alerts: &[&PendingAlert],
+    watches: &[Vec<&WatchMatch>],
+    now: i64,
+) -> Delivery {
+    let Some(url) = &sink.url else {
+        return Delivery::Retry {
+            error: "the sink has no url".into(),
+            after: None,
+        };
+    };
+    let items: Vec<WebhookBody<'_>> = alerts
+        .iter()
+        .zip(watches)
+        .map(|(a, w)| webhook_body(a, w))
+        .collect();
+    let body = match serde_json::to_vec(&serde_json::json!({
+        "version": 1, "digest": true, "id": key, "count": items.len(), "alerts": items,
+    })) {
+        Ok(b) => b,
+        Err(e) => {
+            return Delivery::Retry {
+                error: format!("cannot encode the body: {e}"),
+                after: None,
+            };
+        }
+    };
+    let mut req = client
+        .post(url.expose())
+        .timeout(sink.timeout)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("Idempotency-Key", key);
+    if let Some(secret) = &sink.secret {
+        req = req.header("X-Newswatch-Timestamp", now.to_string()).header(
+            "X-Newswatch-Signature",
+            signature(secret.expose().as_bytes(), now, &body),
+        );
+    }
+    classify(req.body(body).send().await)
+}
+
 /// `sha256=<hex>` of HMAC-SHA256 over `timestamp + "." + body`.
 pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     use hmac::{KeyInit, Mac};

@@ -305,3 +305,105 @@ pub async fn deliver(
         .body(body.to_string());
     crate::alert::classify(req.send().await)
 }
+
+/// Sends several alerts as one chat or push message: a list of the alerts,
+/// each with severity, title and link; the key is the digest's.
+pub async fn deliver_digest(
+    client: &reqwest::Client,
+    sink: &SinkConfig,
+    key: &str,
+    alerts: &[&PendingAlert],
+    watches: &[Vec<&WatchMatch>],
+) -> Delivery {
+    let n = alerts.len();
+    let entries: Vec<(Severity, &str, Option<&str>)> = alerts
+        .iter()
+        .zip(watches)
+        .map(|(a, w)| {
+            (
+                top_severity(w),
+                a.article.title.as_str(),
+                a.article.url.as_deref(),
+            )
+        })
+        .collect();
+    let base = sink
+        .url
+        .as_ref()
+        .map(|u| u.expose().trim_end_matches('/').to_string());
+    let header = format!("newswatch digest: {n} alerts");
+    let rendered: Option<(String, Value)> = match sink.kind {
+        SinkKind::Slack => {
+            let lines: Vec<String> = entries
+                .iter()
+                .map(|(s, t, u)| match u {
+                    Some(u) => format!("• *[{s}]* <{}|{}>", escape_slack(u), escape_slack(t)),
+                    None => format!("• *[{s}]* {}", escape_slack(t)),
+                })
+                .collect();
+            base.map(|b| (b, json!({"text": header, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": format!("*{header}*\n{}", lines.join("\n"))}}]})))
+        }
+        SinkKind::Discord => {
+            let lines: Vec<String> = entries
+                .iter()
+                .map(|(s, t, u)| format!("[{s}] {}{}", escape_markdown(t), u.map(|u| format!(" <{u}>")).unwrap_or_default()))
+                .collect();
+            base.map(|b| (b, json!({"content": truncate(&format!("**{header}**\n{}", lines.join("\n")), 1900), "allowed_mentions": {"parse": []}})))
+        }
+        SinkKind::Teams => {
+            let mut body = vec![json!({"type": "TextBlock", "text": header, "weight": "Bolder", "wrap": true})];
+            for (s, t, u) in &entries {
+                let text = match u {
+                    Some(u) => format!("[{s}] [{}]({u})", escape_markdown(t)),
+                    None => format!("[{s}] {}", escape_markdown(t)),
+                };
+                body.push(json!({"type": "TextBlock", "text": text, "wrap": true}));
+            }
+            base.map(|b| {
+                (b, json!({"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive",
+                    "content": {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4", "body": body}}]}))
+            })
+        }
+        SinkKind::Telegram => sink.token.as_ref().map(|token| {
+            let api = base.clone().unwrap_or_else(|| "https://api.telegram.org".into());
+            let lines: Vec<String> = entries
+                .iter()
+                .map(|(s, t, u)| match u {
+                    Some(u) => format!("• <b>[{s}]</b> <a href=\"{}\">{}</a>", escape_html(u), escape_html(t)),
+                    None => format!("• <b>[{s}]</b> {}", escape_html(t)),
+                })
+                .collect();
+            let text = truncate(&format!("<b>{}</b>\n{}", escape_html(&header), lines.join("\n")), 4000);
+            (format!("{api}/bot{}/sendMessage", token.expose()), json!({"chat_id": sink.chat_id, "text": text, "parse_mode": "HTML"}))
+        }),
+        SinkKind::Ntfy => base.and_then(|b| {
+            let (server, topic) = b.rsplit_once('/')?;
+            let lines: Vec<String> = entries.iter().map(|(s, t, u)| format!("[{s}] {t}{}", u.map(|u| format!(" {u}")).unwrap_or_default())).collect();
+            let top = entries.iter().map(|e| e.0).max().unwrap_or(Severity::Low);
+            let priority = match top {
+                Severity::Critical => 5,
+                Severity::High => 4,
+                Severity::Medium => 3,
+                Severity::Low => 2,
+            };
+            Some((server.to_string(), json!({"topic": topic, "title": header, "message": truncate(&lines.join("\n"), 3800), "priority": priority})))
+        }),
+        SinkKind::Webhook | SinkKind::Log => None,
+    };
+    let Some((url, body)) = rendered else {
+        return Delivery::Retry {
+            error: format!(
+                "the {} sink is missing its url or token",
+                sink.kind.as_str()
+            ),
+            after: None,
+        };
+    };
+    let req = client
+        .post(url)
+        .timeout(sink.timeout)
+        .header("Idempotency-Key", key)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_string());
+    crate::alert::classify(req.send().await)
+}

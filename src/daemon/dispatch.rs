@@ -94,6 +94,58 @@ async fn drain_sink(
             return Ok(r);
         }
         let full = queue.len() == 50;
+        // Rate limit and digest windows: group what is due into one message.
+        let due: Vec<&PendingAlert> = queue
+            .iter()
+            .take_while(|a| a.next_attempt_ms <= now_ms())
+            .collect();
+        match group_now(sink, due.len()) {
+            Grouping::Wait(until) => {
+                r.next_due_ms = Some(until);
+                return Ok(r);
+            }
+            Grouping::Digest if !due.is_empty() => {
+                let outcome = deliver_digest(sink, client, out, &due, tags).await;
+                let now = now_ms();
+                let ids: Vec<String> = due.iter().map(|a| a.id.clone()).collect();
+                match outcome {
+                    Delivery::Delivered => {
+                        pace_record(&sink.name);
+                        let n = ids.len();
+                        store
+                            .call(move |s| {
+                                for id in &ids {
+                                    s.mark_delivered(id, now / 1000)?;
+                                }
+                                Ok::<_, store::StoreError>(())
+                            })
+                            .await??;
+                        r.delivered += n;
+                        tracing::info!(sink = %sink.name, alerts = n, "digest delivered");
+                        continue;
+                    }
+                    Delivery::Retry { error, after } => {
+                        r.failed += ids.len();
+                        let first = due[0].attempts;
+                        let d = alert::backoff(first, sink.retry_base, sink.retry_max, after);
+                        let dead = first + 1 >= sink.max_attempts;
+                        let retry_at = (!dead).then(|| now + d.as_millis() as i64);
+                        tracing::warn!(sink = %sink.name, alerts = ids.len(), error = %error, "digest delivery failed");
+                        store
+                            .call(move |s| {
+                                for id in &ids {
+                                    s.mark_failed(id, now / 1000, &error, retry_at)?;
+                                }
+                                Ok::<_, store::StoreError>(())
+                            })
+                            .await??;
+                        r.next_due_ms = retry_at;
+                        return Ok(r);
+                    }
+                }
+            }
+            _ => {}
+        }
         for a in queue {
             let now = now_ms();
             if a.next_attempt_ms > now {
@@ -108,6 +160,7 @@ async fn drain_sink(
             let id = a.id.clone();
             match outcome {
                 Delivery::Delivered => {
+                    pace_record(&sink.name);
                     store
                         .call(move |s| s.mark_delivered(&id, now / 1000))
                         .await??;
@@ -141,6 +194,122 @@ async fn drain_sink(
         if !full {
             return Ok(r);
         }
+    }
+}
+
+/// What a sink's pace allows now.
+enum Grouping {
+    /// Send one message per alert.
+    Single,
+    /// Send everything due as one digest.
+    Digest,
+    /// Nothing may go out before this time (Unix ms).
+    Wait(i64),
+}
+
+/// Messages sent per sink in this process (for `max_per_minute` and
+/// `digest` windows): send times, newest last.
+fn pace() -> &'static Mutex<HashMap<String, std::collections::VecDeque<i64>>> {
+    static PACE: std::sync::OnceLock<Mutex<HashMap<String, std::collections::VecDeque<i64>>>> =
+        std::sync::OnceLock::new();
+    PACE.get_or_init(Mutex::default)
+}
+
+fn pace_record(sink: &str) {
+    if let Ok(mut p) = pace().lock() {
+        let q = p.entry(sink.to_string()).or_default();
+        q.push_back(now_ms());
+        while q.len() > 1000 {
+            q.pop_front();
+        }
+    }
+}
+
+fn group_now(sink: &SinkConfig, due: usize) -> Grouping {
+    let now = now_ms();
+    let sent: Vec<i64> = pace()
+        .lock()
+        .ok()
+        .and_then(|p| p.get(&sink.name).map(|q| q.iter().copied().collect()))
+        .unwrap_or_default();
+    if let Some(window) = sink.digest {
+        let w = window.as_millis() as i64;
+        return match sent.last() {
+            Some(&last) if now - last < w => Grouping::Wait(last + w),
+            _ => Grouping::Digest,
+        };
+    }
+    if let Some(max) = sink.max_per_minute {
+        let recent: Vec<i64> = sent.into_iter().filter(|&t| now - t < 60_000).collect();
+        let budget = (max as usize).saturating_sub(recent.len());
+        if budget == 0 {
+            return Grouping::Wait(recent.first().map_or(now + 1000, |t| t + 60_000));
+        }
+        if due > budget {
+            return Grouping::Digest;
+        }
+    }
+    Grouping::Single
+}
+
+/// The Idempotency-Key of a digest: derived from the ids it carries.
+pub fn digest_key(ids: &[&str]) -> String {
+    let mut sorted: Vec<&str> = ids.to_vec();
+    sorted.sort_unstable();
+    let joined = sorted.join("\n");
+    crate::text::hex_digest(&[b"digest\n", joined.as_bytes()])[..32].to_string()
+}
+
+async fn deliver_digest(
+    sink: &SinkConfig,
+    client: &reqwest::Client,
+    out: &LogOut,
+    alerts: &[&PendingAlert],
+    tags: &HashMap<String, Vec<String>>,
+) -> Delivery {
+    let routed: Vec<Vec<&crate::model::WatchMatch>> = alerts
+        .iter()
+        .map(|a| {
+            let feed_tags = tags
+                .get(&a.article.feed_url)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let w = alert::routed(a, sink, feed_tags);
+            if w.is_empty() {
+                a.matches.iter().collect()
+            } else {
+                w
+            }
+        })
+        .collect();
+    let ids: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
+    let key = digest_key(&ids);
+    match sink.kind {
+        SinkKind::Log => {
+            let mut text = format!("DIGEST {} alerts (key {key})\n", alerts.len());
+            for (a, w) in alerts.iter().zip(&routed) {
+                text.push_str(&alert::render_log(a, w));
+            }
+            let res = out
+                .lock()
+                .map_err(|_| std::io::Error::other("log output poisoned"))
+                .and_then(|mut o| {
+                    o.write_all(text.as_bytes())?;
+                    o.flush()
+                });
+            match res {
+                Ok(()) => Delivery::Delivered,
+                Err(e) => Delivery::Retry {
+                    error: format!("cannot write: {e}"),
+                    after: None,
+                },
+            }
+        }
+        SinkKind::Webhook => {
+            alert::deliver_webhook_digest(client, sink, &key, alerts, &routed, now_ms() / 1000)
+                .await
+        }
+        _ => crate::sinks::deliver_digest(client, sink, &key, alerts, &routed).await,
     }
 }
 

@@ -620,3 +620,64 @@ fn twenty_crashes_lose_nothing_and_never_change_a_key() {
     let total = srv.posts("/hook").len();
     eprintln!("crash test: {items} stories, {total} deliveries (duplicates carry the first key)");
 }
+
+#[test]
+fn past_the_rate_limit_alerts_are_grouped_into_one_digest() {
+    let srv = FeedServer::start();
+    srv.set(
+        "/fr.xml",
+        recent("feeds/fr-coalition.xml"),
+        "application/rss+xml",
+        None,
+    );
+    srv.hook("/hook", 0, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &[srv.url("/fr.xml")], &srv.url("/hook"), "");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "timeout = \"2s\"\n",
+        "timeout = \"2s\"\nmax_per_minute = 1\n",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let out = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "once"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let posts = srv.posts("/hook");
+    assert_eq!(posts.len(), 1, "two alerts, one message");
+    let body: serde_json::Value = serde_json::from_slice(&posts[0].body).unwrap();
+    assert_eq!(
+        (body["digest"].as_bool(), body["count"].as_u64()),
+        (Some(true), Some(2))
+    );
+    let ids: Vec<String> = body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(
+        posts[0].headers["idempotency-key"],
+        body["id"].as_str().unwrap()
+    );
+    assert!(
+        !ids.contains(&posts[0].headers["idempotency-key"]),
+        "the digest has its own key, derived from its members"
+    );
+    let ts = &posts[0].headers["x-newswatch-timestamp"];
+    assert_eq!(
+        posts[0].headers["x-newswatch-signature"],
+        format!("sha256={}", hmac_hex("s3cret", ts, &posts[0].body))
+    );
+    let db = Connection::open(dir.path().join("nw.db")).unwrap();
+    let delivered: i64 = db
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'delivered'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(delivered, 2, "each article keeps its own alert, delivered");
+}
