@@ -734,6 +734,7 @@ fn matches(
                 "url": r.article.url,
                 "feed": r.article.feed_name,
                 "sightings": r.sightings,
+                "also_seen_in": r.also_seen_in.iter().map(|(f, _, u)| json!({"feed": f, "url": u})).collect::<Vec<_>>(),
                 "snippet": r.watch.snippet,
             });
             writeln!(out, "{line}")?;

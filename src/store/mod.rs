@@ -260,6 +260,8 @@ pub struct MatchRow {
     pub article: StoredArticle,
     /// How many other feeds carried it.
     pub sightings: i64,
+    /// Those other feeds: (feed name, feed URL, item link).
+    pub also_seen_in: Vec<(String, String, Option<String>)>,
 }
 
 /// How a poll ended, for [`Store::record_poll`].
@@ -834,6 +836,7 @@ impl Store {
                 watch,
                 article: self.article(aid)?,
                 sightings,
+                also_seen_in: self.other_sightings(aid)?,
             });
         }
         Ok(out)

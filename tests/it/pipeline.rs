@@ -198,6 +198,31 @@ fn once_end_to_end_then_conditional_get() {
         304
     );
     assert_eq!(count(&db, "SELECT count(*) FROM outbox"), 3);
+    drop(db);
+
+    // `matches` lists what fired, with the other feeds that carried it.
+    let out = run(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "matches",
+            "--json",
+            "--watch",
+            "coalition-meeting",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let paris = rows
+        .iter()
+        .find(|r| r["title"].as_str().unwrap().contains("Paris"))
+        .expect("the Paris meeting is listed");
+    assert_eq!(paris["also_seen_in"][0]["feed"], "Copy", "{paris}");
 }
 
 #[test]
