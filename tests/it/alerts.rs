@@ -344,7 +344,7 @@ fn chat_and_push_sinks_send_native_escaped_formats() {
     let srv = FeedServer::start();
     let when = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc2822();
     let feed = format!(
-        "<rss version=\"2.0\"><channel><title>Wire</title><item><title>Global Coalition to Defeat ISIS ministers meet in Rome: 5 &lt; 6 &amp; *bold* @everyone</title>\
+        "<rss version=\"2.0\"><channel><title>Wire</title><item><title>Global Coalition to Defeat ISIS ministers meet in Rome: 5 &lt; 6 &amp; *bold* @everyone &lt;!channel&gt; &lt;script&gt;alert(1)&lt;/script&gt;</title>\
          <link>https://wire.example/rome</link><guid>w1</guid><pubDate>{when}</pubDate>\
          <description>Ministers of the coalition against ISIS met in Rome.</description></item></channel></rss>"
     );
@@ -394,6 +394,10 @@ fn chat_and_push_sinks_send_native_escaped_formats() {
         "{text}"
     );
     assert!(text.contains("coalition-meeting (high)"), "{text}");
+    assert!(
+        !text.contains("<!") && !text.contains("<script"),
+        "no mention, command or markup from feed text: {text}"
+    );
     let discord = one("/discord");
     let embed = &discord["embeds"][0];
     assert_eq!(embed["url"], "https://wire.example/rome");
@@ -680,4 +684,147 @@ fn past_the_rate_limit_alerts_are_grouped_into_one_digest() {
         )
         .unwrap();
     assert_eq!(delivered, 2, "each article keeps its own alert, delivered");
+}
+
+fn numbered_feed(n: usize) -> String {
+    let when = (chrono::Utc::now() - chrono::Duration::minutes(10)).to_rfc2822();
+    let items: String = (0..n)
+        .map(|i| {
+            format!(
+                "<item><title>Global Coalition to Defeat ISIS ministers meet in city {i}</title><link>https://order.example/{i}</link>\
+                 <guid>order-{i}</guid><pubDate>{when}</pubDate><description>Ministers of the coalition against ISIS met.</description></item>"
+            )
+        })
+        .collect();
+    format!("<rss version=\"2.0\"><channel><title>Order</title>{items}</channel></rss>")
+}
+
+#[test]
+fn a_receiver_down_for_long_gets_everything_in_order_when_back() {
+    let srv = FeedServer::start();
+    srv.set("/order.xml", numbered_feed(6), "application/rss+xml", None);
+    srv.hook("/hook", 100_000, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &[srv.url("/order.xml")], &srv.url("/hook"), "");
+    // A long outage: enough attempts that nothing goes dead meanwhile.
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "timeout = \"2s\"\n",
+        "timeout = \"2s\"\nmax_attempts = 1000\n",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let c = cfg.to_str().unwrap();
+    for _ in 0..3 {
+        let out = run(
+            dir.path(),
+            &["--config", c, "once", "--deliver-timeout", "1s"],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(0));
+    }
+    assert!(srv.posts("/hook").iter().all(|p| p.status == 500));
+    srv.hook("/hook", 0, 0);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let out = run(
+        dir.path(),
+        &["--config", c, "once", "--deliver-timeout", "10s"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let got: Vec<String> = srv
+        .posts("/hook")
+        .iter()
+        .filter(|p| p.status == 204)
+        .map(|p| {
+            serde_json::from_slice::<serde_json::Value>(&p.body).unwrap()["article"]["url"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let want: Vec<String> = (0..6)
+        .map(|i| format!("https://order.example/{i}"))
+        .collect();
+    assert_eq!(
+        got, want,
+        "everything arrives, in the order it was detected"
+    );
+}
+
+#[test]
+fn a_receiver_answering_429_is_waited_for_as_told() {
+    let srv = FeedServer::start();
+    srv.set("/order.xml", numbered_feed(1), "application/rss+xml", None);
+    srv.hook_failing_with("/hook", 1, 429, "Retry-After: 2\r\n");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &[srv.url("/order.xml")], &srv.url("/hook"), "");
+    let started = std::time::Instant::now();
+    let out = run(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "once",
+            "--deliver-timeout",
+            "10s",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let posts = srv.posts("/hook");
+    assert_eq!(
+        posts.iter().map(|p| p.status).collect::<Vec<_>>(),
+        [429, 204]
+    );
+    // The sink's own backoff would retry after ~100 ms; Retry-After said 2 s.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        posts[0].headers["idempotency-key"],
+        posts[1].headers["idempotency-key"]
+    );
+}
+
+#[test]
+fn a_delivered_signature_verifies_with_openssl_as_the_readme_shows() {
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: openssl is not installed");
+        return;
+    }
+    let srv = FeedServer::start();
+    srv.set("/order.xml", numbered_feed(1), "application/rss+xml", None);
+    srv.hook("/hook", 0, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &[srv.url("/order.xml")], &srv.url("/hook"), "");
+    let out = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "once"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let p = &srv.posts("/hook")[0];
+    let body = dir.path().join("body.json");
+    std::fs::write(&body, &p.body).unwrap();
+    let script = "expected=\"sha256=$( { printf '%s.' \"$TS\"; cat body.json; } | openssl dgst -sha256 -hmac \"$SECRET\" -r | cut -d' ' -f1 )\"; \
+                  [ \"$expected\" = \"$SIGNATURE_HEADER\" ] && echo valid";
+    let o = std::process::Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir.path())
+        .env("TS", &p.headers["x-newswatch-timestamp"])
+        .env("SECRET", "s3cret")
+        .env("SIGNATURE_HEADER", &p.headers["x-newswatch-signature"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "valid",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

@@ -19,6 +19,9 @@ pub struct Route {
     pub fail_first: usize,
     /// Wait this long before answering.
     pub delay_ms: u64,
+    /// While failing: the status and extra header lines to answer with
+    /// (default 500 and none).
+    pub fail_with: Option<(u16, String)>,
     /// A scripted answer: status line and headers (no Content-Length), the
     /// body, and how long to stall between the headers and the body.
     pub raw: Option<(String, Vec<u8>, u64)>,
@@ -79,6 +82,7 @@ impl FeedServer {
                 fail_first: 0,
                 delay_ms: 0,
                 raw: None,
+                fail_with: None,
             },
         );
     }
@@ -94,6 +98,7 @@ impl FeedServer {
                 fail_first: 0,
                 delay_ms: 0,
                 raw: None,
+                fail_with: None,
             },
         );
     }
@@ -111,6 +116,7 @@ impl FeedServer {
                 fail_first,
                 delay_ms,
                 raw: None,
+                fail_with: None,
             },
         );
     }
@@ -129,6 +135,25 @@ impl FeedServer {
                 fail_first: 0,
                 delay_ms: 0,
                 raw: Some((head.to_string(), body.into(), stall_ms)),
+                fail_with: None,
+            },
+        );
+    }
+
+    /// A webhook receiver that answers `status` with `headers` (CRLF-ended
+    /// lines) `times` times, then 204.
+    pub fn hook_failing_with(&self, path: &str, times: usize, status: u16, headers: &str) {
+        self.routes.lock().unwrap().insert(
+            path.to_string(),
+            Route {
+                body: Vec::new(),
+                content_type: "text/plain".into(),
+                etag: None,
+                status: 204,
+                fail_first: times,
+                delay_ms: 0,
+                raw: None,
+                fail_with: Some((status, headers.to_string())),
             },
         );
     }
@@ -188,7 +213,17 @@ fn handle(
         }
         routes.get(&path).cloned().map(|mut r| {
             if failing {
-                r.status = 500;
+                match r.fail_with.take() {
+                    Some((st, headers)) => {
+                        r.raw = Some((
+                            format!("HTTP/1.1 {st} Failing\r\n{headers}"),
+                            b"busy".to_vec(),
+                            0,
+                        ));
+                        r.status = st;
+                    }
+                    None => r.status = 500,
+                }
             }
             r
         })
