@@ -272,8 +272,21 @@ pub async fn deliver_webhook_digest(
             };
         }
     };
+    post_signed(client, sink, url.expose(), key, body, now).await
+}
+
+/// POSTs a JSON body to a webhook with its `Idempotency-Key`, signed when
+/// the sink has a secret.
+async fn post_signed(
+    client: &reqwest::Client,
+    sink: &SinkConfig,
+    url: &str,
+    key: &str,
+    body: Vec<u8>,
+    now: i64,
+) -> Delivery {
     let mut req = client
-        .post(url.expose())
+        .post(url)
         .timeout(sink.timeout)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header("Idempotency-Key", key);
@@ -342,18 +355,7 @@ pub async fn deliver_webhook(
             };
         }
     };
-    let mut req = client
-        .post(url.expose())
-        .timeout(sink.timeout)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("Idempotency-Key", &alert.id);
-    if let Some(secret) = &sink.secret {
-        req = req.header("X-Newswatch-Timestamp", now.to_string()).header(
-            "X-Newswatch-Signature",
-            signature(secret.expose().as_bytes(), now, &body),
-        );
-    }
-    classify(req.body(body).send().await)
+    post_signed(client, sink, url.expose(), &alert.id, body, now).await
 }
 
 /// The outcome of a delivery request: 2xx delivered, anything else retried

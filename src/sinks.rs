@@ -245,12 +245,7 @@ pub fn render(
             // JSON publishing: POST to the server root with the topic inside.
             let url = base?;
             let (server, topic) = url.rsplit_once('/')?;
-            let priority = match f.severity {
-                Severity::Critical => 5,
-                Severity::High => 4,
-                Severity::Medium => 3,
-                Severity::Low => 2,
-            };
+            let priority = ntfy_priority(f.severity);
             let mut message = format!(
                 "{}\nWatches: {}\nSource: {}\nTerms: {}",
                 f.snippet, f.watches, f.source, f.terms
@@ -274,6 +269,41 @@ pub fn render(
     }
 }
 
+/// ntfy priority (1–5) for a severity.
+fn ntfy_priority(s: Severity) -> u8 {
+    match s {
+        Severity::Critical => 5,
+        Severity::High => 4,
+        Severity::Medium => 3,
+        Severity::Low => 2,
+    }
+}
+
+/// POSTs a rendered message with its `Idempotency-Key`.
+async fn post(
+    client: &reqwest::Client,
+    sink: &SinkConfig,
+    rendered: Option<(String, Value)>,
+    key: &str,
+) -> Delivery {
+    let Some((url, body)) = rendered else {
+        return Delivery::Retry {
+            error: format!(
+                "the {} sink is missing its url or token",
+                sink.kind.as_str()
+            ),
+            after: None,
+        };
+    };
+    let req = client
+        .post(url)
+        .timeout(sink.timeout)
+        .header("Idempotency-Key", key)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_string());
+    crate::alert::classify(req.send().await)
+}
+
 fn truncate(s: &str, max_chars: usize) -> String {
     match s.char_indices().nth(max_chars) {
         Some((i, _)) => format!("{}…", &s[..i]),
@@ -288,22 +318,7 @@ pub async fn deliver(
     a: &PendingAlert,
     watches: &[&WatchMatch],
 ) -> Delivery {
-    let Some((url, body)) = render(sink, a, watches) else {
-        return Delivery::Retry {
-            error: format!(
-                "the {} sink is missing its url or token",
-                sink.kind.as_str()
-            ),
-            after: None,
-        };
-    };
-    let req = client
-        .post(url)
-        .timeout(sink.timeout)
-        .header("Idempotency-Key", &a.id)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body.to_string());
-    crate::alert::classify(req.send().await)
+    post(client, sink, render(sink, a, watches), &a.id).await
 }
 
 /// Sends several alerts as one chat or push message: a list of the alerts,
@@ -380,30 +395,10 @@ pub async fn deliver_digest(
             let (server, topic) = b.rsplit_once('/')?;
             let lines: Vec<String> = entries.iter().map(|(s, t, u)| format!("[{s}] {t}{}", u.map(|u| format!(" {u}")).unwrap_or_default())).collect();
             let top = entries.iter().map(|e| e.0).max().unwrap_or(Severity::Low);
-            let priority = match top {
-                Severity::Critical => 5,
-                Severity::High => 4,
-                Severity::Medium => 3,
-                Severity::Low => 2,
-            };
+            let priority = ntfy_priority(top);
             Some((server.to_string(), json!({"topic": topic, "title": header, "message": truncate(&lines.join("\n"), 3800), "priority": priority})))
         }),
         SinkKind::Webhook | SinkKind::Log => None,
     };
-    let Some((url, body)) = rendered else {
-        return Delivery::Retry {
-            error: format!(
-                "the {} sink is missing its url or token",
-                sink.kind.as_str()
-            ),
-            after: None,
-        };
-    };
-    let req = client
-        .post(url)
-        .timeout(sink.timeout)
-        .header("Idempotency-Key", key)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body.to_string());
-    crate::alert::classify(req.send().await)
+    post(client, sink, rendered, key).await
 }

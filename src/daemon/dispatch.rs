@@ -197,6 +197,24 @@ async fn drain_sink(
     }
 }
 
+/// Writes a `log` sink's text to its output.
+fn write_log(out: &LogOut, text: &str) -> Delivery {
+    let res = out
+        .lock()
+        .map_err(|_| std::io::Error::other("log output poisoned"))
+        .and_then(|mut o| {
+            o.write_all(text.as_bytes())?;
+            o.flush()
+        });
+    match res {
+        Ok(()) => Delivery::Delivered,
+        Err(e) => Delivery::Retry {
+            error: format!("cannot write: {e}"),
+            after: None,
+        },
+    }
+}
+
 /// What a sink's pace allows now.
 enum Grouping {
     /// Send one message per alert.
@@ -290,20 +308,7 @@ async fn deliver_digest(
             for (a, w) in alerts.iter().zip(&routed) {
                 text.push_str(&alert::render_log(a, w));
             }
-            let res = out
-                .lock()
-                .map_err(|_| std::io::Error::other("log output poisoned"))
-                .and_then(|mut o| {
-                    o.write_all(text.as_bytes())?;
-                    o.flush()
-                });
-            match res {
-                Ok(()) => Delivery::Delivered,
-                Err(e) => Delivery::Retry {
-                    error: format!("cannot write: {e}"),
-                    after: None,
-                },
-            }
+            write_log(out, &text)
         }
         SinkKind::Webhook => {
             alert::deliver_webhook_digest(client, sink, &key, alerts, &routed, now_ms() / 1000)
@@ -329,20 +334,7 @@ async fn deliver(
     match sink.kind {
         SinkKind::Log => {
             let text = alert::render_log(a, &watches);
-            let res = out
-                .lock()
-                .map_err(|_| std::io::Error::other("log output poisoned"))
-                .and_then(|mut w| {
-                    w.write_all(text.as_bytes())?;
-                    w.flush()
-                });
-            match res {
-                Ok(()) => Delivery::Delivered,
-                Err(e) => Delivery::Retry {
-                    error: format!("cannot write: {e}"),
-                    after: None,
-                },
-            }
+            write_log(out, &text)
         }
         SinkKind::Webhook => alert::deliver_webhook(client, sink, a, &watches, now).await,
         SinkKind::Slack
