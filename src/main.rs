@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let code = newswatch::cli::exit_code(&e);
-            eprintln!("newswatch: error: {e:#}");
+            newswatch::cli::print_error(&e);
             ExitCode::from(code)
         }
     }

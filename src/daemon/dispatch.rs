@@ -79,6 +79,15 @@ pub async fn round(
     Ok(total)
 }
 
+/// Unix ms of the last step any sink's delivery made (a batch read or an
+/// attempt finished): the watchdog's proof that a long drain is alive.
+static LAST_STEP_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// When the delivery side last made a step (see [`LAST_STEP_MS`]).
+pub fn last_step_ms() -> i64 {
+    LAST_STEP_MS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 async fn drain_sink(
     sink: &SinkConfig,
     client: &reqwest::Client,
@@ -88,6 +97,7 @@ async fn drain_sink(
 ) -> Result<Round, store::StoreError> {
     let mut r = Round::default();
     loop {
+        LAST_STEP_MS.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
         let name = sink.name.clone();
         let queue = store.call(move |s| s.sink_queue(&name, 50)).await??;
         if queue.is_empty() {
@@ -325,6 +335,7 @@ async fn deliver(
     a: &PendingAlert,
     feed_tags: &[String],
 ) -> Delivery {
+    LAST_STEP_MS.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
     let mut watches = alert::routed(a, sink, feed_tags);
     if watches.is_empty() {
         // Routing changed since the alert was queued: send what fired.

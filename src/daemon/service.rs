@@ -19,7 +19,7 @@ use sd_notify::NotifyState;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, watch};
 
@@ -39,6 +39,10 @@ struct Heartbeats {
     scheduler: AtomicI64,
     dispatcher: AtomicI64,
     max_idle: Duration,
+    /// Unix s of the last finished poll (0: none yet), for STATUS.
+    last_poll: AtomicI64,
+    /// Feeds whose last poll failed, for STATUS.
+    failing: AtomicUsize,
 }
 
 fn notify(states: &[NotifyState<'_>]) {
@@ -60,6 +64,8 @@ pub async fn run(opts: Options, initial: Config, store: store::Handle) -> anyhow
         max_idle: watchdog.map_or(Duration::from_secs(60), |d| {
             (d / 4).clamp(Duration::from_millis(200), Duration::from_secs(60))
         }),
+        last_poll: AtomicI64::new(0),
+        failing: AtomicUsize::new(0),
     });
     let out: LogOut = Arc::new(std::sync::Mutex::new(std::io::stdout()));
 
@@ -122,7 +128,10 @@ pub async fn run(opts: Options, initial: Config, store: store::Handle) -> anyhow
                 let limit = watchdog.map_or(0, |d| d.as_millis() as i64);
                 let now = dispatch::now_ms();
                 let fresh = |a: &AtomicI64| now - a.load(Ordering::Relaxed) < limit;
-                if fresh(&beats.scheduler) && fresh(&beats.dispatcher) {
+                // A long drain of a backlog counts as progress while each
+                // step (a batch, an attempt) still finishes.
+                let delivering = now - dispatch::last_step_ms() < limit;
+                if fresh(&beats.scheduler) && (fresh(&beats.dispatcher) || delivering) {
                     notify(&[NotifyState::Watchdog]);
                 } else {
                     tracing::warn!("a loop has stopped making progress; not petting the watchdog");
@@ -131,7 +140,7 @@ pub async fn run(opts: Options, initial: Config, store: store::Handle) -> anyhow
             _ = status_tick.tick() => {
                 let pending = store.call(|s| s.pending_count()).await.ok().and_then(Result::ok).unwrap_or(0);
                 let n = cfg_tx.borrow().feeds.iter().filter(|f| f.enabled).count();
-                notify(&[NotifyState::Status(&format!("watching {n} feeds; {pending} alerts pending"))]);
+                notify(&[NotifyState::Status(&status_line(n, &beats, pending))]);
             }
         }
     }
@@ -149,6 +158,21 @@ pub async fn run(opts: Options, initial: Config, store: store::Handle) -> anyhow
     let _ = store.call(|s| s.checkpoint()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The one-line STATUS: feeds, the last poll and failures, alerts pending.
+fn status_line(feeds: usize, beats: &Heartbeats, pending: i64) -> String {
+    let last = beats.last_poll.load(Ordering::Relaxed);
+    let last = if last == 0 {
+        "no poll yet".to_string()
+    } else {
+        chrono::DateTime::from_timestamp(last, 0).map_or_else(
+            || "no poll yet".to_string(),
+            |t| format!("last poll {}", t.format("%Y-%m-%d %H:%M:%SZ")),
+        )
+    };
+    let failing = beats.failing.load(Ordering::Relaxed);
+    format!("watching {feeds} feeds; {last}, {failing} failing; {pending} alerts pending")
 }
 
 /// Builds the new config for a reload; refuses changes that need a restart.
@@ -196,6 +220,7 @@ async fn schedule_loop(
         _ => HashMap::new(),
     };
     let mut in_flight: HashSet<String> = HashSet::new();
+    let mut failing: HashSet<String> = HashSet::new();
     let mut last_prune: Option<tokio::time::Instant> = None;
     let mut tasks: tokio::task::JoinSet<PollDone> = tokio::task::JoinSet::new();
     loop {
@@ -280,6 +305,8 @@ async fn schedule_loop(
                 }
                 let keep: HashSet<&str> = new.feeds.iter().map(|f| f.url.as_str()).collect();
                 due.retain(|u, _| keep.contains(u.as_str()));
+                failing.retain(|u| keep.contains(u.as_str()));
+                beats.failing.store(failing.len(), Ordering::Relaxed);
                 cfg = new;
             }
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
@@ -287,6 +314,13 @@ async fn schedule_loop(
                     Ok((url, r, next)) => {
                         in_flight.remove(&url);
                         due.insert(url.clone(), next);
+                        beats.last_poll.store(now(), Ordering::Relaxed);
+                        if matches!(r, Ok(PollResult::Failed(_)) | Err(_)) {
+                            failing.insert(url.clone());
+                        } else if !matches!(r, Ok(PollResult::Skipped(_))) {
+                            failing.remove(&url);
+                        }
+                        beats.failing.store(failing.len(), Ordering::Relaxed);
                         match r {
                             Ok(PollResult::Stored(rep)) => {
                                 tracing::info!(url = %url, items = rep.items, new = rep.new_articles, sightings = rep.sightings, matched = rep.matched, alerts = rep.alerts_queued, "polled");

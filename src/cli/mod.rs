@@ -9,7 +9,7 @@ use crate::model::WatchMatch;
 use crate::parse::parse_feed;
 use crate::store::{self, Store};
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser};
 use serde_json::json;
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,163 +19,10 @@ use std::time::Duration;
 /// Exit status for a configuration error (sysexits EX_CONFIG).
 pub const EX_CONFIG: u8 = 78;
 
-/// newswatch: watch news feeds for coalition meetings and counterterrorism,
-/// store what matches in SQLite, and send alerts.
-#[derive(Debug, Parser)]
-#[command(name = "newswatch", version, about, long_about = None, propagate_version = true)]
-pub struct Cli {
-    /// Config file [default: $NEWSWATCH_CONFIG, else /etc/newswatch/newswatch.toml]
-    #[arg(
-        long,
-        short = 'c',
-        global = true,
-        value_name = "FILE",
-        env = "NEWSWATCH_CONFIG"
-    )]
-    pub config: Option<PathBuf>,
+pub use args::{AlertsAction, Cli, Command, FeedsAction, LogFormat};
 
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// `newswatch alerts retry|test`.
-#[derive(Debug, Subcommand)]
-pub enum AlertsAction {
-    /// Put an alert (by id) or every dead alert back in the queue, due now.
-    Retry {
-        /// The alert id (its Idempotency-Key), as `alerts` lists it.
-        id: Option<String>,
-        /// Every dead alert.
-        #[arg(long, conflicts_with = "id")]
-        dead: bool,
-    },
-    /// Send a clearly marked test message through one sink, now, to check it end to end.
-    Test {
-        /// The sink's name.
-        sink: String,
-    },
-}
-
-/// `newswatch feeds import|export`.
-#[derive(Debug, Subcommand)]
-pub enum FeedsAction {
-    /// Read an OPML subscription list and write its feeds as [[feed]] entries
-    /// to a TOML file the config includes (feeds already configured are skipped).
-    Import {
-        /// The OPML file.
-        #[arg(value_name = "FILE.opml")]
-        file: PathBuf,
-        /// Where to write [[feed]] entries [default: feeds.d/imported.toml beside the config].
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-    },
-    /// Print the configured feeds as OPML 2.0.
-    Export,
-}
-
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the daemon: poll each feed on its schedule, store, match and deliver alerts until SIGTERM.
-    ///
-    /// SIGHUP reloads the config and rules (a broken new config is logged and
-    /// the running one kept). Under systemd it reports READY/RELOADING/STOPPING.
-    Run {
-        /// Longest time SIGTERM waits for in-flight polls and deliveries.
-        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_arg)]
-        shutdown_timeout: Duration,
-    },
-    /// Validate the config and rule packs and print a summary; no network.
-    Check,
-    /// An offline tour: sample feeds and a webhook receiver on loopback, one cycle, what fired.
-    Demo,
-    /// Run one cycle now: poll every feed, store and match, deliver pending alerts, exit.
-    Once {
-        /// Show a progress line on stderr while polling (only when stderr is a terminal).
-        #[arg(long)]
-        progress: bool,
-        /// Longest time spent delivering alerts before exiting.
-        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration_arg)]
-        deliver_timeout: Duration,
-    },
-    /// Parse feed files (or - for stdin), match them, and print the items.
-    Scan {
-        /// One JSON object per item (and per unreadable file).
-        #[arg(long)]
-        json: bool,
-        /// Also store the items and matches in the database (never alerts).
-        #[arg(long)]
-        store: bool,
-        /// Feed documents to read; `-` reads standard input.
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-    },
-    /// Match articles from stdin against the rules and show which watches fire and why.
-    ///
-    /// Plain text: the first line is the title, the rest the content. With
-    /// --jsonl, one JSON object per line: {"id","title","summary","content","lang"}.
-    TestRules {
-        /// Read JSON Lines and print one JSON result per line.
-        #[arg(long)]
-        jsonl: bool,
-        /// Also show each watch's query tree with which parts held (✓) and which did not (✗).
-        #[arg(long)]
-        explain: bool,
-    },
-    /// Measure the rules on labelled articles: precision, recall and F1 per watch, and the misses.
-    ///
-    /// FILE is JSON Lines: {"id","title","summary","content","label"} with label
-    /// `none` or a watch name written with `_` (coalition_meeting ↔ coalition-meeting);
-    /// "labels": [...] gives several.
-    Eval {
-        /// The labelled file.
-        #[arg(value_name = "FILE.jsonl")]
-        file: PathBuf,
-        /// One JSON object with the figures and the misses.
-        #[arg(long)]
-        json: bool,
-    },
-    /// List recent matches from the database.
-    Matches {
-        /// Only matches newer than this (e.g. 24h, 7d).
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, default_value = "7d")]
-        since: Duration,
-        /// Only this watch.
-        #[arg(long, value_name = "NAME")]
-        watch: Option<String>,
-        /// At most this many rows.
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
-        /// One JSON object per line.
-        #[arg(long)]
-        json: bool,
-    },
-    /// List alerts and their delivery state; requeue or test a sink.
-    Alerts {
-        /// Only alerts in this state: pending, delivered, dead or suppressed.
-        #[arg(long, value_name = "STATE")]
-        state: Option<String>,
-        /// At most this many rows.
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
-        /// One JSON object per line.
-        #[arg(long)]
-        json: bool,
-        /// Retry or test instead of listing.
-        #[command(subcommand)]
-        action: Option<AlertsAction>,
-    },
-    /// Show each feed's health from the database; import or export OPML.
-    Feeds {
-        /// One JSON object per line.
-        #[arg(long)]
-        json: bool,
-        /// Import or export instead of listing.
-        #[command(subcommand)]
-        action: Option<FeedsAction>,
-    },
-}
+mod args;
+mod logging;
 
 fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     config::raw::parse_duration(s)
@@ -186,6 +33,11 @@ pub fn parse() -> Cli {
     Cli::parse()
 }
 
+/// Reports a fatal error on stderr (with journal priorities under systemd).
+pub fn print_error(e: &anyhow::Error) {
+    logging::print_error(&format!("{e:#}"));
+}
+
 /// Maps an error to the process exit code.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     if e.chain().any(|c| c.downcast_ref::<ConfigError>().is_some()) {
@@ -193,16 +45,6 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     } else {
         1
     }
-}
-
-fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
 }
 
 fn config_path(cli: &Cli) -> PathBuf {
@@ -229,7 +71,21 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<u8> {
     let path = config_path(&cli);
+    let format = cli.log_format;
+    let init_logging = |default: &str| logging::init(format, default);
     match cli.command {
+        Command::Man => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            out.flush()?;
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "newswatch", &mut out);
+            out.flush()?;
+            Ok(0)
+        }
         Command::Run { shutdown_timeout } => {
             init_logging("info");
             run_daemon(&path, shutdown_timeout)

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Ingest benchmark (issue #8): feed documents on disk -> parsed, matched,
+# stored. All contenders in one run on the same corpus, each under
+# /usr/bin/time -v (wall time, peak RSS):
+#   - feed-rs parse only (benches/parse.rs: files in memory, one thread);
+#   - `newswatch scan` (parse + match, no storage; output to /dev/null);
+#   - `newswatch scan --store` into a fresh database, with the shipped config;
+#   - bench/peer_pipeline.py, the Python pipeline a user would write instead
+#     (feedparser + pyahocorasick + SQLite);
+#   - with --shared-peer, also ../shared/bench/peer_feedparser.py --mode aho.
+# Then a markdown table, the ratios, and a check that newswatch flags at
+# least 80% of the items the peer flags (the misses listed with what was
+# planted in them, from truth.tsv).
+#
+# Corpus: bench/gen_corpus.py (en/fr/es/de/ar, ~2% planted items, decoys);
+# --shared-corpus uses ../shared/bench/gen_corpus.py instead, when present.
+# Needs cargo, python3 with feedparser and pyahocorasick (installed with pip
+# if missing), /usr/bin/time. Work dir: target/ingest/.
+#
+# Usage: bash bench/ingest.sh [--feeds N] [--items N] [--seed N] [--shared-corpus] [--shared-peer]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+shared=$(cd .. && pwd)/shared/bench
+feeds=1000 items=50 seed= shared_corpus=0 shared_peer=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --feeds) feeds=$2; shift ;;
+    --items) items=$2; shift ;;
+    --seed) seed=$2; shift ;;
+    --shared-corpus) shared_corpus=1 ;;
+    --shared-peer) shared_peer=1 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "ingest.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$shared_corpus" = 1 ] && [ ! -f "$shared/gen_corpus.py" ]; then
+  echo "ingest.sh: --shared-corpus needs $shared/gen_corpus.py, which is not there" >&2; exit 2
+fi
+if [ "$shared_peer" = 1 ] && [ ! -f "$shared/peer_feedparser.py" ]; then
+  echo "ingest.sh: --shared-peer needs $shared/peer_feedparser.py, which is not there" >&2; exit 2
+fi
+[ -x /usr/bin/time ] || { echo "ingest.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
+if ! python3 -c 'import feedparser, ahocorasick' 2>/dev/null; then
+  echo "ingest.sh: installing feedparser and pyahocorasick with pip" >&2
+  python3 -m pip install --quiet feedparser pyahocorasick || {
+    echo "ingest.sh: the Python peer needs feedparser and pyahocorasick: python3 -m pip install feedparser pyahocorasick" >&2
+    exit 2
+  }
+fi
+
+work=$root/target/ingest
+rm -rf "$work" && mkdir -p "$work"
+
+echo "== building (release binary and the parse bench)" >&2
+cargo build --release --quiet
+bin=$root/target/release/newswatch
+parse_bin=$(cargo bench --bench parse --no-run --quiet --message-format=json |
+  python3 -c 'import json, sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "parse" and m.get("executable"):
+        print(m["executable"])')
+[ -x "$parse_bin" ] || { echo "ingest.sh: could not find the parse bench binary" >&2; exit 1; }
+
+echo "== generating $feeds feeds x $items items" >&2
+corpus=$work/corpus
+if [ "$shared_corpus" = 1 ]; then
+  python3 "$shared/gen_corpus.py" --feeds "$feeds" --items "$items" --seed "${seed:-42}" --out "$corpus" > "$work/gen.out"
+  corpus_name="shared gen_corpus.py, seed ${seed:-42}"
+else
+  python3 bench/gen_corpus.py --feeds "$feeds" --items "$items" --seed "${seed:-7}" --out "$corpus" > "$work/gen.out"
+  corpus_name="bench/gen_corpus.py, seed ${seed:-7}"
+fi
+files=("$corpus"/feeds/*.xml)
+bytes=$(cat "${files[@]}" | wc -c)
+
+# The shipped config with absolute rule and include paths and a fresh database.
+python3 - "$root" "$work" <<'PY'
+import re, sys
+root, work = sys.argv[1], sys.argv[2]
+text = open(f"{root}/config/newswatch.toml", encoding="utf-8").read()
+text, n1 = re.subn(r'(?m)^rules\s*=.*$', f'rules = ["{root}/config/rules/*.toml"]', text, count=1)
+text, n2 = re.subn(r'(?m)^include\s*=.*$', f'include = ["{root}/config/feeds.d/*.toml"]', text, count=1)
+head, sep, tail = text.partition("\n[storage]\n")
+tail, n3 = re.subn(r'(?m)^path\s*=.*$', f'path = "{work}/newswatch.db"', tail, count=1)
+assert sep and n1 == 1 and n3 == 1, "config/newswatch.toml changed shape: rules / [storage] path not found"
+open(f"{work}/newswatch.toml", "w", encoding="utf-8").write(head + sep + tail)
+PY
+cfg=$work/newswatch.toml
+"$bin" --config "$cfg" check > "$work/check.out"
+grep -q "^database: $work/newswatch.db\$" "$work/check.out" || {
+  echo "ingest.sh: the temp config does not point at $work/newswatch.db:" >&2; cat "$work/check.out" >&2; exit 1
+}
+grep '^rules:' "$work/check.out" >&2
+
+: > "$work/runs.tsv"
+measure() { # name, stdout file, command...
+  local name=$1 out=$2 rc=0; shift 2
+  echo "== $name" >&2
+  /usr/bin/time -v -o "$work/$name.time" "$@" > "$out" 2> "$work/$name.err" || rc=$?
+  local wall rss
+  wall=$(grep 'Elapsed (wall clock)' "$work/$name.time" | awk '{print $NF}')
+  rss=$(grep 'Maximum resident set size' "$work/$name.time" | awk '{print $NF}')
+  printf '%s\t%s\t%s\t%s\n' "$name" "$wall" "$rss" "$rc" >> "$work/runs.tsv"
+  [ "$rc" = 0 ] || echo "   ($name exited with status $rc; stderr in $work/$name.err)" >&2
+}
+
+measure parse_only "$work/parse_only.out" "$parse_bin" "$corpus/feeds"
+measure scan /dev/null "$bin" --config "$cfg" scan "${files[@]}"
+measure scan_store /dev/null "$bin" --config "$cfg" scan --store "${files[@]}"
+measure peer "$work/peer.out" python3 bench/peer_pipeline.py "$corpus/feeds" --db "$work/peer.sqlite" \
+  --flagged "$work/peer.flagged" --dump-keywords "$work/peer.keywords"
+if [ "$shared_peer" = 1 ]; then
+  measure shared_peer "$work/shared_peer.out" python3 "$shared/peer_feedparser.py" "$corpus/feeds" --mode aho \
+    --db "$work/shared_peer.sqlite"
+fi
+
+python3 - "$work" "$bytes" "$feeds" "$items" "$corpus_name" <<'PY'
+import collections, csv, re, sqlite3, sys
+work, nbytes, feeds, items, corpus_name = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+
+def secs(wall):
+    s = 0.0
+    for p in wall.split(":"):
+        s = s * 60 + float(p)
+    return s
+
+def result(name):
+    try:
+        line = [l for l in open(f"{work}/{name}.out", encoding="utf-8") if l.startswith("RESULT")][-1]
+    except (OSError, IndexError):
+        return {}
+    return dict(kv.split("=", 1) for kv in line.split()[1:])
+
+runs = {}
+for name, wall, rss, rc in csv.reader(open(f"{work}/runs.tsv"), delimiter="\t"):
+    runs[name] = {"wall": secs(wall), "rss": int(rss) / 1024, "rc": int(rc)}
+
+db = sqlite3.connect(f"file:{work}/newswatch.db?mode=ro", uri=True)
+stored_items = db.execute("SELECT COUNT(*) FROM sightings").fetchone()[0]
+stored_articles = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+stored_feeds = db.execute("SELECT COUNT(*) FROM feeds").fetchone()[0]
+nw = {}
+for key, watches in db.execute(
+        "SELECT s.item_key, group_concat(DISTINCT m.watch) FROM sightings s "
+        "JOIN matches m ON m.article_id = s.article_id GROUP BY s.item_key"):
+    nw[re.sub(r"^(guid|link):", "", key)] = watches
+
+po, peer, sp = result("parse_only"), result("peer"), result("shared_peer")
+parsed_items = int(po.get("items", 0))
+mb = nbytes / 1e6
+rows = []
+if po:
+    rows.append(("feed-rs parse only ¹", runs["parse_only"], parsed_items, float(po["seconds"])))
+rows.append(("newswatch scan (no store)", runs["scan"], stored_items, runs["scan"]["wall"]))
+rows.append(("newswatch scan --store", runs["scan_store"], stored_items, runs["scan_store"]["wall"]))
+rows.append(("peer_pipeline.py (Python)", runs["peer"], int(peer.get("items", 0)), runs["peer"]["wall"]))
+if "shared_peer" in runs:
+    rows.append(("shared peer_feedparser.py --mode aho", runs["shared_peer"], int(sp.get("items", 0)),
+                 runs["shared_peer"]["wall"]))
+
+print(f"\nCorpus: {feeds} feeds x {items} items ({corpus_name}), {mb:.1f} MB, "
+      f"{parsed_items} items parsed by feed-rs\n")
+print("| what | wall s | items/s | MB/s | peak RSS MB |")
+print("|---|---:|---:|---:|---:|")
+rate = {}
+for name, r, n, t in rows:
+    rate[name] = n / t if t else 0.0
+    flag = "" if r["rc"] == 0 else f" (exit {r['rc']})"
+    print(f"| {name}{flag} | {r['wall']:.2f} | {n / t:,.0f} | {mb / t:.1f} | {r['rss']:.0f} |")
+print("\n¹ items/s and MB/s over the in-process parse time (files already in memory); wall and RSS include reading them.")
+
+peer_rate = rate["peer_pipeline.py (Python)"]
+store_rate = rate["newswatch scan --store"]
+scan_rate = rate["newswatch scan (no store)"]
+print(f"\nscan --store items/s / peer items/s = {store_rate / peer_rate:.1f}x")
+if po:
+    pr = rate["feed-rs parse only ¹"]
+    print(f"scan items/s / parse-only items/s = {scan_rate / pr:.2f} (scan takes {pr / scan_rate:.1f}x the parse-only time)")
+    print(f"scan --store items/s / parse-only items/s = {store_rate / pr:.2f}")
+if sp:
+    ratio = peer_rate / rate["shared peer_feedparser.py --mode aho"]
+    verdict = "within" if abs(ratio - 1) <= 0.2 else "NOT within"
+    print(f"peer_pipeline.py / shared peer_feedparser.py --mode aho items/s = {ratio:.2f} ({verdict} 20%)")
+
+# Sanity: what newswatch stored against what feed-rs parsed.
+problems = []
+if stored_items != parsed_items:
+    problems.append(f"newswatch stored {stored_items} item sightings, feed-rs parsed {parsed_items} items")
+if stored_articles != stored_items:
+    problems.append(f"{stored_items} sightings but {stored_articles} articles (items merged as the same story)")
+if stored_feeds != int(feeds):
+    problems.append(f"{stored_feeds} feeds rows for {feeds} files")
+if peer and int(peer["items"]) != parsed_items:
+    problems.append(f"the peer saw {peer['items']} items, feed-rs {parsed_items}")
+for name in ("scan", "scan_store"):
+    if runs[name]["rc"]:
+        problems.append(f"{name} exited with status {runs[name]['rc']}")
+for p in problems:
+    print(f"WARNING: {p}")
+
+# Coverage: newswatch against the items the peer flags.
+truth = collections.defaultdict(list)
+with open(f"{work}/corpus/truth.tsv", encoding="utf-8") as fh:
+    for r in csv.DictReader(fh, delimiter="\t"):
+        term = r.get("term") or r.get("surface") or r.get("keyword")
+        truth[r["guid"]].append((r.get("kind", "planted"), term))
+flagged = [l.rstrip("\n") for l in open(f"{work}/peer.flagged", encoding="utf-8") if l.strip()]
+pf = set(flagged)
+both = pf & nw.keys()
+cov = len(both) / len(pf) if pf else 1.0
+print(f"\nflagged: peer {len(pf)}, newswatch {len(nw)}, both {len(both)}")
+print(f"coverage: newswatch flags {len(both)}/{len(pf)} = {cov:.1%} of the peer's items "
+      f"({'PASS' if cov >= 0.8 else 'FAIL'}: >= 80%)")
+
+def planted(g):
+    return "; ".join(f"{t} ({k})" for k, t in truth.get(g, [])) or "(nothing planted)"
+
+misses = sorted(pf - nw.keys())
+with open(f"{work}/misses.tsv", "w", encoding="utf-8") as fh:
+    fh.write("item\tplanted\n")
+    for g in misses:
+        fh.write(f"{g}\t{planted(g)}\n")
+if misses:
+    by_term = collections.Counter(planted(g) for g in misses)
+    print(f"peer-flagged items newswatch does not flag: {len(misses)} (all in {work}/misses.tsv), by planted terms:")
+    for t, n in by_term.most_common(25):
+        print(f"  {n:4d}  {t}")
+extra = sorted(nw.keys() - pf)
+if extra:
+    by_term = collections.Counter(planted(g) for g in extra)
+    print(f"flagged by newswatch only: {len(extra)}, by planted terms:")
+    for t, n in by_term.most_common(12):
+        print(f"  {n:4d}  {t}")
+
+# Against what was planted.
+kinds = collections.defaultdict(set)
+for g, rs in truth.items():
+    kinds["signal" if any(k in ("signal", "planted") for k, _ in rs) else "decoy"].add(g)
+for kind, gs in sorted(kinds.items(), key=lambda kv: kv[0] != "signal"):
+    print(f"planted {kind} items: {len(gs)}; flagged by newswatch {len(gs & nw.keys())}, by the peer {len(gs & pf)}")
+unplanted = nw.keys() - truth.keys()
+if unplanted:
+    print(f"newswatch flagged {len(unplanted)} item(s) with nothing planted, e.g. {sorted(unplanted)[:3]}")
+PY
