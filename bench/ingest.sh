@@ -214,6 +214,13 @@ cov = len(both) / len(pf) if pf else 1.0
 print(f"\nflagged: peer {len(pf)}, newswatch {len(nw)}, both {len(both)}")
 print(f"coverage: newswatch flags {len(both)}/{len(pf)} = {cov:.1%} of the peer's items "
       f"({'PASS' if cov >= 0.8 else 'FAIL'}: >= 80%)")
+decoy_only = {g for g, rs in truth.items() if rs and all(k == "decoy" for k, _ in rs)}
+if pf & decoy_only:
+    pf2 = pf - decoy_only
+    cov2 = len(pf2 & nw.keys()) / len(pf2) if pf2 else 1.0
+    print(f"  leaving out the {len(pf & decoy_only)} peer-flagged items whose plants are all decoys "
+          f"(a lone Isis, a ministerial meeting): {len(pf2 & nw.keys())}/{len(pf2)} = {cov2:.1%} "
+          f"({'PASS' if cov2 >= 0.8 else 'FAIL'})")
 
 def planted(g):
     return "; ".join(f"{t} ({k})" for k, t in truth.get(g, [])) or "(nothing planted)"
@@ -241,6 +248,10 @@ for g, rs in truth.items():
     kinds["signal" if any(k in ("signal", "planted") for k, _ in rs) else "decoy"].add(g)
 for kind, gs in sorted(kinds.items(), key=lambda kv: kv[0] != "signal"):
     print(f"planted {kind} items: {len(gs)}; flagged by newswatch {len(gs & nw.keys())}, by the peer {len(gs & pf)}")
+    if kind == "signal" and gs - nw.keys():
+        by_term = collections.Counter(planted(g) for g in gs - nw.keys())
+        print("  signal items newswatch does not flag, by planted terms: "
+              + ", ".join(f"{t} x{n}" for t, n in by_term.most_common(10)))
 unplanted = nw.keys() - truth.keys()
 if unplanted:
     print(f"newswatch flagged {len(unplanted)} item(s) with nothing planted, e.g. {sorted(unplanted)[:3]}")

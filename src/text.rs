@@ -81,9 +81,9 @@ pub fn html_to_text(input: &str) -> String {
     let mut i = 0;
     let mut text_start = 0;
     while i < bytes.len() {
-        if bytes[i] != b'<' {
-            i += 1;
-            continue;
+        match memchr::memchr(b'<', &bytes[i..]) {
+            Some(k) => i += k,
+            None => break,
         }
         let next = bytes.get(i + 1).copied().unwrap_or(b' ');
         if !(next.is_ascii_alphabetic() || next == b'/' || next == b'!' || next == b'?') {
@@ -134,6 +134,9 @@ pub fn html_to_text(input: &str) -> String {
     if text_start < input.len() {
         out.push_str(&input[text_start..]);
     }
+    if memchr::memchr(b'&', out.as_bytes()).is_none() {
+        return collapse_ws(&out);
+    }
     let decoded = htmlize::unescape(&out);
     collapse_ws(&decoded)
 }
@@ -141,20 +144,95 @@ pub fn html_to_text(input: &str) -> String {
 /// Collapses every run of white space (including NBSP) to one ASCII space
 /// and trims both ends.
 pub fn collapse_ws(s: &str) -> String {
+    let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let mut pending = false;
-    for c in s.chars() {
-        if c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}' {
-            pending = !out.is_empty();
-        } else {
+    let mut i = 0;
+    while i < bytes.len() {
+        // A run of characters that are not white space, copied at once.
+        let start = i;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                if ASCII_WS[usize::from(b)] {
+                    break;
+                }
+                i += 1;
+            } else {
+                let n = wide_space_at(bytes, i);
+                if n > 0 {
+                    break;
+                }
+                i += utf8_len(b);
+            }
+        }
+        if i > start {
             if pending {
                 out.push(' ');
                 pending = false;
             }
-            out.push(c);
+            out.push_str(&s[start..i]);
+        }
+        // A run of white space.
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                if !ASCII_WS[usize::from(b)] {
+                    break;
+                }
+                i += 1;
+            } else {
+                let n = wide_space_at(bytes, i);
+                if n == 0 {
+                    break;
+                }
+                i += n;
+            }
+            pending = !out.is_empty();
         }
     }
     out
+}
+
+/// ASCII white space as `char::is_whitespace` sees it.
+const ASCII_WS: [bool; 128] = {
+    let mut t = [false; 128];
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[0x0b] = true;
+    t[0x0c] = true;
+    t[b'\r' as usize] = true;
+    t
+};
+
+/// The length of the non-ASCII white space character (as
+/// `char::is_whitespace` sees it, plus the zero-width space and the BOM)
+/// starting at `i`, or 0. Only five lead bytes can start one, so most
+/// characters (accented Latin, Arabic) are rejected on their first byte.
+fn wide_space_at(bytes: &[u8], i: usize) -> usize {
+    let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+    match bytes[i] {
+        0xC2 => usize::from(matches!(next(1), 0x85 | 0xA0)) * 2,
+        0xE1 | 0xE2 | 0xE3 | 0xEF => {
+            let cp = (u32::from(bytes[i] & 0x0F) << 12)
+                | (u32::from(next(1) & 0x3F) << 6)
+                | u32::from(next(2) & 0x3F);
+            let ws = char::from_u32(cp)
+                .is_some_and(|c| c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}');
+            usize::from(ws) * 3
+        }
+        _ => 0,
+    }
+}
+
+/// The length of the UTF-8 sequence a lead byte starts.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0..0xE0 => 2,
+        0xE0..0xF0 => 3,
+        _ => 4,
+    }
 }
 
 /// One word of a normalized text, with where it came from.
@@ -275,8 +353,12 @@ fn normalize_with<const TRACK: bool>(src: &str, fold_case: bool) -> Normalized {
         i = end;
     }
     w.separate();
-    let text = String::from_utf8(w.buf)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    debug_assert!(std::str::from_utf8(&w.buf).is_ok());
+    // SAFETY: `buf` only ever receives ASCII bytes from the fold tables,
+    // the UTF-8 bytes the two-byte table holds (each encoded from a `char`),
+    // and `char::encode_utf8` output: it is valid UTF-8 by construction,
+    // and the debug assertion above checks it in every test.
+    let text = unsafe { String::from_utf8_unchecked(w.buf) };
     Normalized {
         text,
         words: w.words,
@@ -497,6 +579,30 @@ mod tests {
 
     fn norm(s: &str) -> String {
         normalize(s).text
+    }
+
+    /// The plain definition `collapse_ws` must agree with.
+    fn collapse_reference(s: &str) -> String {
+        s.split(|c: char| c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}')
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn collapse_ws_agrees_with_its_definition(
+            s in "[ a\t\nb\u{a0}\u{2003}\u{200b}\u{feff}\u{85}é\u{0634}\r\u{b}\u{c}x]{0,40}"
+        ) {
+            proptest::prop_assert_eq!(collapse_ws(&s), collapse_reference(&s));
+        }
+    }
+
+    #[test]
+    fn collapse_ws_examples() {
+        assert_eq!(collapse_ws("  a \u{a0}\u{a0} b\n\tc  "), "a b c");
+        assert_eq!(collapse_ws("\u{200b}"), "");
+        assert_eq!(collapse_ws("été\u{2009}à   Rabat"), "été à Rabat");
     }
 
     #[test]

@@ -284,7 +284,35 @@ fn watches_json(ms: &[WatchMatch]) -> serde_json::Value {
         .collect()
 }
 
+/// One scanned file: its display name and its matched items, or why it
+/// could not be read.
+struct Scanned {
+    source: String,
+    items: Result<Vec<crate::model::MatchedArticle>, String>,
+}
+
+/// Reads, parses and matches one file (a worker's share of `scan`).
+fn scan_one(cfg: &Config, f: &Path) -> Scanned {
+    let source = f.display().to_string();
+    let bytes = if source == "-" {
+        let mut b = Vec::new();
+        std::io::stdin().read_to_end(&mut b).map(|_| b)
+    } else {
+        std::fs::read(f)
+    };
+    let items = match bytes {
+        Ok(b) => parse_feed(&b, None).map_err(|e| e.to_string()),
+        Err(e) => Err(format!("cannot read: {e}")),
+    }
+    .map(|parsed| pipeline::match_articles(cfg, parsed.articles, &[], |_| true));
+    Scanned { source, items }
+}
+
+/// Files parsed and matched on every core; results printed and stored on
+/// this thread in the order given, so output and database do not depend
+/// on which worker finished first.
 fn scan(path: &Path, as_json: bool, do_store: bool, files: &[PathBuf]) -> Result<u8> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let cfg = Arc::new(load_config(path)?);
     let mut writer = None;
     let _lock = if do_store {
@@ -297,75 +325,156 @@ fn scan(path: &Path, as_json: bool, do_store: bool, files: &[PathBuf]) -> Result
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = 0usize;
     let now = daemon::now();
-    for f in files {
-        let source = f.display().to_string();
-        let bytes = if source == "-" {
-            let mut b = Vec::new();
-            std::io::stdin().read_to_end(&mut b).map(|_| b)
-        } else {
-            std::fs::read(f)
-        };
-        let parsed = match bytes {
-            Ok(b) => parse_feed(&b, None).map_err(|e| e.to_string()),
-            Err(e) => Err(format!("cannot read: {e}")),
-        };
-        let parsed = match parsed {
-            Ok(p) => p,
-            Err(e) => {
-                failed += 1;
-                if as_json {
-                    writeln!(out, "{}", json!({"source": source, "error": e}))?;
-                } else {
-                    writeln!(out, "{source}: error: {e}")?;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 8)
+        .min(files.len().max(1));
+    // Workers may run at most this many files ahead of the writer: memory
+    // stays bounded however slow one file is.
+    const AHEAD: usize = 32;
+    let next = AtomicUsize::new(0);
+    let consumed = AtomicUsize::new(0);
+    let stopped = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Scanned)>(AHEAD);
+        for _ in 0..workers {
+            let (tx, cfg, next, consumed, stopped) = (tx.clone(), &cfg, &next, &consumed, &stopped);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= files.len() {
+                        break;
+                    }
+                    while i >= consumed.load(Ordering::Acquire) + AHEAD
+                        && !stopped.load(Ordering::Relaxed)
+                    {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    if stopped.load(Ordering::Relaxed)
+                        || tx.send((i, scan_one(cfg, &files[i]))).is_err()
+                    {
+                        break;
+                    }
                 }
-                continue;
-            }
-        };
-        let items = pipeline::match_articles(&cfg, parsed.articles, &[], |_| true);
-        for m in &items {
-            let a = &m.article;
-            if as_json {
-                let line = json!({
-                    "source": source,
-                    "id": a.key,
-                    "title": a.title,
-                    "link": a.url,
-                    "published": a.published.map(crate::alert::rfc3339),
-                    "lang": a.lang,
-                    "watches": watches_json(&m.matches),
-                });
-                writeln!(out, "{line}")?;
-            } else {
-                let fired: Vec<&str> = m.matches.iter().map(|w| w.watch.as_str()).collect();
-                let tag = if fired.is_empty() {
-                    String::new()
-                } else {
-                    format!("  [{}]", fired.join(", "))
-                };
-                writeln!(out, "{source}: {}{tag}", a.title)?;
-            }
+            });
         }
-        if let Some(st) = writer.as_mut() {
-            let canon = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
-            let url = if source == "-" {
-                "stdin:".to_string()
-            } else {
-                format!("file://{}", canon.display())
-            };
-            let row = st.ensure_feed(&url, &source, now)?;
-            // Stored for the record and for search; a scan never alerts.
-            let quiet: Vec<_> = items
-                .into_iter()
-                .map(|mut m| {
-                    m.sinks.clear();
-                    m
-                })
-                .collect();
-            st.ingest(row.id, &url, &quiet, now)?;
-        }
-    }
+        drop(tx);
+        let mut ready: std::collections::BTreeMap<usize, Scanned> = Default::default();
+        let mut want = 0usize;
+        // Articles stored in the open transaction; committed past BATCH.
+        const BATCH: usize = 5_000;
+        let mut in_batch = 0usize;
+        let result = (|| -> Result<()> {
+            for (i, scanned) in &rx {
+                ready.insert(i, scanned);
+                while let Some(sc) = ready.remove(&want) {
+                    want += 1;
+                    consumed.store(want, Ordering::Release);
+                    let n = sc.items.as_ref().map_or(0, Vec::len);
+                    if let Some(st) = writer.as_mut()
+                        && in_batch == 0
+                    {
+                        st.begin_batch()?;
+                    }
+                    if !scan_emit(
+                        &mut out,
+                        writer.as_mut(),
+                        &files[want - 1],
+                        sc,
+                        as_json,
+                        now,
+                    )? {
+                        failed += 1;
+                    }
+                    in_batch += n.max(1);
+                    if let Some(st) = writer.as_mut()
+                        && in_batch >= BATCH
+                    {
+                        st.commit_batch()?;
+                        in_batch = 0;
+                    }
+                }
+            }
+            if let Some(st) = writer.as_mut()
+                && in_batch > 0
+            {
+                st.commit_batch()?;
+            }
+            Ok(())
+        })();
+        // On an error (a closed stdout, a store failure) the workers stop.
+        stopped.store(true, Ordering::Relaxed);
+        drop(rx);
+        result
+    })?;
     out.flush()?;
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Prints one scanned file's items and stores them; `false` when the file
+/// could not be read or parsed.
+fn scan_emit(
+    out: &mut impl Write,
+    writer: Option<&mut Store>,
+    f: &Path,
+    sc: Scanned,
+    as_json: bool,
+    now: crate::model::Timestamp,
+) -> Result<bool> {
+    let Scanned { source, items } = sc;
+    let items = match items {
+        Ok(items) => items,
+        Err(e) => {
+            if as_json {
+                writeln!(out, "{}", json!({"source": source, "error": e}))?;
+            } else {
+                writeln!(out, "{source}: error: {e}")?;
+            }
+            return Ok(false);
+        }
+    };
+    for m in &items {
+        let a = &m.article;
+        if as_json {
+            let line = json!({
+                "source": source,
+                "id": a.key,
+                "title": a.title,
+                "link": a.url,
+                "published": a.published.map(crate::alert::rfc3339),
+                "lang": a.lang,
+                "watches": watches_json(&m.matches),
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            let fired: Vec<&str> = m.matches.iter().map(|w| w.watch.as_str()).collect();
+            let tag = if fired.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", fired.join(", "))
+            };
+            writeln!(out, "{source}: {}{tag}", a.title)?;
+        }
+    }
+    if let Some(st) = writer {
+        let url = if source == "-" {
+            "stdin:".to_string()
+        } else {
+            let canon = std::fs::canonicalize(f).unwrap_or_else(|_| f.to_path_buf());
+            format!("file://{}", canon.display())
+        };
+        let row = st.ensure_feed(&url, &source, now)?;
+        // Stored for the record and for search; a scan never alerts.
+        let quiet: Vec<_> = items
+            .into_iter()
+            .map(|mut m| {
+                m.sinks.clear();
+                m
+            })
+            .collect();
+        st.ingest(row.id, &url, &quiet, now)?;
+    }
+    Ok(true)
 }
 
 fn eval(path: &Path, file: &Path, as_json: bool) -> Result<u8> {

@@ -79,12 +79,18 @@ pub fn parse_feed_http(
 /// `sy:updatePeriod` and `sy:updateFrequency` from a document, as an
 /// interval (hourly/daily/weekly/monthly/yearly divided by the frequency).
 fn syndication_hint(doc: &[u8]) -> Option<std::time::Duration> {
-    let text = std::str::from_utf8(&doc[..doc.len().min(64 * 1024)]).ok()?;
+    let head = &doc[..doc.len().min(64 * 1024)];
+    // Most feeds have no hint: one SIMD search and out.
+    memchr::memmem::find(head, b"<sy:updatePeriod")?;
     let inner = |tag: &str| -> Option<String> {
-        let open = text.find(&format!("<{tag}"))?;
-        let start = open + text[open..].find('>')? + 1;
-        let end = start + text[start..].find('<')?;
-        Some(text[start..end].trim().to_string())
+        let open = memchr::memmem::find(head, format!("<{tag}").as_bytes())?;
+        let start = open + memchr::memchr(b'>', &head[open..])? + 1;
+        let end = start + memchr::memchr(b'<', &head[start..])?;
+        Some(
+            String::from_utf8_lossy(&head[start..end])
+                .trim()
+                .to_string(),
+        )
     };
     let period = match inner("sy:updatePeriod")?.as_str() {
         "hourly" => 3600,

@@ -155,15 +155,25 @@ impl RuleSet {
         let texts = originals.map(normalize_text);
         let normed: [OnceCell<Normalized>; 3] = Default::default();
         let mut all: Vec<(TermId, Hit)> = Vec::new();
+        let mut hay: Vec<u8> = Vec::new();
         for (fi, text) in texts.iter().enumerate() {
             if text.is_empty() {
                 continue;
             }
             let bytes = text.as_bytes();
             let mut starts: Option<Vec<u32>> = None;
-            for m in ac.find_overlapping_iter(text) {
-                let (s, e) = (m.start(), m.end());
-                let pat = m.pattern().as_usize();
+            // The text between separators, for the word-anchored patterns.
+            hay.clear();
+            hay.push(b' ');
+            hay.extend_from_slice(bytes);
+            hay.push(b' ');
+            for m in ac.find_overlapping_iter(&hay[..]) {
+                let (pat, tail) = self.anchored[m.pattern().as_usize()];
+                let pat = pat as usize;
+                // Back to offsets in `text` (the hay has one byte in front).
+                let len = self.patterns[pat].len();
+                let e = m.end() - 1 - usize::from(tail);
+                let s = e - len;
                 // Cheap boundary checks first: most raw hits are inside words.
                 let at_start = s == 0 || bytes[s - 1] == b' ';
                 let whole = e == bytes.len() || bytes[e] == b' ';

@@ -155,6 +155,9 @@ pub struct RuleSet {
     /// using it is a prefix / Arabic (lets a hit inside a word be rejected
     /// without looking further).
     pattern_flags: Vec<u8>,
+    /// For each automaton pattern, the pattern it spells and whether it
+    /// ends with the separator (see [`anchored`]).
+    anchored: Vec<(u32, bool)>,
     patterns: Vec<String>,
     lists: usize,
 }
@@ -168,6 +171,7 @@ impl RuleSet {
             automaton: None,
             pattern_terms: Vec::new(),
             pattern_flags: Vec::new(),
+            anchored: Vec::new(),
             patterns: Vec::new(),
             lists: 0,
         }
@@ -202,6 +206,25 @@ impl RuleSet {
             .map(|(p, ts)| (p.clone(), ts.iter().any(|&t| self.terms[t].prefix)))
             .collect()
     }
+}
+
+/// The automaton's spelling of each pattern, anchored to word boundaries:
+/// the text is scanned as `" " + text + " "`, so a pattern starting with the
+/// separator can only match at a word start, and one ending with it only at
+/// a word end. Inside a word the automaton then stays at its start state,
+/// which is what makes the scan fast. Arabic patterns are not anchored at
+/// the start (a proclitic may precede them inside the word) and prefix
+/// patterns not at the end; those boundaries are checked per hit.
+fn anchored(patterns: &[String], flags: &[u8]) -> (Vec<String>, Vec<(u32, bool)>) {
+    let mut spelled = Vec::with_capacity(patterns.len());
+    let mut map = Vec::with_capacity(patterns.len());
+    for (i, (p, &f)) in patterns.iter().zip(flags).enumerate() {
+        let lead = if f & FLAG_ARABIC == 0 { " " } else { "" };
+        let tail = f & FLAG_PREFIX == 0;
+        spelled.push(format!("{lead}{p}{}", if tail { " " } else { "" }));
+        map.push((i as u32, tail));
+    }
+    (spelled, map)
 }
 
 /// Builder state while compiling.
@@ -476,16 +499,28 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
     if !c.errors.is_empty() {
         return Err(c.errors);
     }
-    let automaton = if c.patterns.is_empty() {
+    let pattern_flags: Vec<u8> = c
+        .pattern_terms
+        .iter()
+        .map(|ts| {
+            ts.iter().fold(0u8, |f, &t| {
+                f | if c.terms[t].prefix { FLAG_PREFIX } else { 0 }
+                    | if c.terms[t].arabic { FLAG_ARABIC } else { 0 }
+            })
+        })
+        .collect();
+    let (spelled, anchored) = anchored(&c.patterns, &pattern_flags);
+    let automaton = if spelled.is_empty() {
         None
     } else {
         // A full DFA is the fastest scan; past a few thousand patterns its
         // memory grows too large and the builder's own choice is kept.
-        let kind = (c.patterns.len() <= 50_000).then_some(AhoCorasickKind::DFA);
+        let kind = (spelled.len() <= 50_000).then_some(AhoCorasickKind::DFA);
         match AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             .kind(kind)
-            .build(&c.patterns)
+            .prefilter(false)
+            .build(&spelled)
         {
             Ok(a) => Some(a),
             Err(e) => {
@@ -497,18 +532,9 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
             }
         }
     };
-    let pattern_flags = c
-        .pattern_terms
-        .iter()
-        .map(|ts| {
-            ts.iter().fold(0u8, |f, &t| {
-                f | if c.terms[t].prefix { FLAG_PREFIX } else { 0 }
-                    | if c.terms[t].arabic { FLAG_ARABIC } else { 0 }
-            })
-        })
-        .collect();
     Ok(RuleSet {
         pattern_flags,
+        anchored,
         terms: c.terms,
         watches: compiled,
         automaton,

@@ -415,11 +415,8 @@ impl Store {
     pub fn feed(&self, url: &str) -> Result<Option<FeedRow>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                &format!("SELECT {FEED_COLS} FROM feeds WHERE url = ?1"),
-                [url],
-                feed_row,
-            )
+            .prepare_cached(&format!("SELECT {FEED_COLS} FROM feeds WHERE url = ?1"))?
+            .query_row([url], feed_row)
             .optional()?)
     }
 
@@ -746,6 +743,22 @@ impl Store {
             [cutoff],
         )?;
         Ok(n)
+    }
+
+    /// Opens a transaction that the following calls join (each of them runs
+    /// in a savepoint inside it) until [`Store::commit_batch`]: bulk loads
+    /// commit every few thousand articles instead of after every feed. An
+    /// error, or dropping the store, before the commit rolls the batch back
+    /// whole; no article is ever split.
+    pub fn begin_batch(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    /// Commits the transaction [`Store::begin_batch`] opened.
+    pub fn commit_batch(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
     }
 
     /// Folds the write-ahead log back into the database file.
