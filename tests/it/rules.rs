@@ -170,3 +170,59 @@ fn test_rules_explain_shows_the_query_tree() {
     assert!(so.contains("counterterrorism: did not fire"), "{so}");
     assert!(so.contains('✗') && so.contains('✓'), "{so}");
 }
+
+/// A bare "Isis" near "summit" or "ministerial" is not a coalition meeting
+/// unless something else in the article is about terrorism; with a
+/// coalition or a terrorism word it still is.
+#[test]
+fn a_lone_isis_near_summit_words_is_not_a_coalition_meeting() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = root().join("config/newswatch.toml");
+    let lines = [
+        (
+            "Ministerial summit on Isis Clarke and the river Isis",
+            "The ministerial summit discussed the Isis exhibition and the harvest.",
+            false,
+        ),
+        (
+            "Summit of the Isis Society of Egyptology",
+            "Scholars met for the annual summit on the cult of Isis in Aswan.",
+            false,
+        ),
+        (
+            "Ministers meet in Rome to step up the fight against Isis",
+            "Foreign ministers of the anti-Isis coalition met in Rome on Tuesday.",
+            true,
+        ),
+        (
+            "Interior ministers' summit on Isis returnees",
+            "The summit discussed foreign fighters returning from Syria.",
+            true,
+        ),
+    ];
+    let input: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (t, s, _))| {
+            format!(
+                "{}\n",
+                serde_json::json!({"id": i.to_string(), "title": t, "summary": s})
+            )
+        })
+        .collect();
+    let out = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "test-rules", "--jsonl"],
+        Some(input.as_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for (line, (title, _, want)) in stdout(&out).lines().zip(&lines) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let fired = v["watches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["name"] == "coalition-meeting");
+        assert_eq!(fired, *want, "{title}: {line}");
+    }
+}
