@@ -13,7 +13,10 @@ two planted terms:
   decoy   the same surface words in unrelated prose that a keyword list
           flags but a careful matcher should not: a lone "Isis" (a name, the
           river), "ministerial meeting" and its translations with no
-          terrorism in sight.
+          terrorism in sight. A minority: 8% of planted items (DECOY_SHARE),
+          about the share of ../shared/bench/gen_corpus.py's planted items
+          whose only plants are a bare ISIS/Isis or a ministerial meeting
+          (7.5% at 1000 x 50, seed 42); enough for a few of each kind.
 
 Writes
   OUT/feeds/feed_NNNNN.xml   one document per feed
@@ -61,7 +64,7 @@ DECOY = {
     "de": [["Isis"], ["Ministertreffen"]],
     "ar": [["اجتماع وزاري"]],
 }
-DECOY_SHARE = 0.3
+DECOY_SHARE = 0.08  # of planted items; the rest are signal
 
 BASE = datetime(2026, 3, 1, tzinfo=timezone.utc)
 DOMAINS = {"en": "co.uk", "fr": "fr", "es": "es", "de": "de", "ar": "ae"}

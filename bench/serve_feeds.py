@@ -89,6 +89,12 @@ def main():
         daemon_threads = True
         request_queue_size = 256
 
+        def handle_error(self, request, client_address):
+            # A client closing its keep-alive connection is not an error.
+            if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+                return
+            super().handle_error(request, client_address)
+
     srv = Server(("127.0.0.1", a.port), Handler)
     port = srv.server_address[1]
     if a.port_file:

@@ -155,7 +155,20 @@ pub fn collapse_ws(s: &str) -> String {
             let b = bytes[i];
             if b < 0x80 {
                 if ASCII_WS[usize::from(b)] {
-                    break;
+                    // One plain space between words needs no change: the
+                    // run goes on, so a sentence is copied at once.
+                    let single = b == b' '
+                        && i > start
+                        && bytes.get(i + 1).is_some_and(|&n| {
+                            if n < 0x80 {
+                                !ASCII_WS[usize::from(n)]
+                            } else {
+                                wide_space_at(bytes, i + 1) == 0
+                            }
+                        });
+                    if !single {
+                        break;
+                    }
                 }
                 i += 1;
             } else {
