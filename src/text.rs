@@ -319,6 +319,19 @@ fn normalize_with<const TRACK: bool>(src: &str, fold_case: bool) -> Normalized {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
+        if !TRACK && b < 0x80 {
+            // Without word spans: the whole ASCII run (words and separators)
+            // folded without a branch per byte; see `fold_ascii_run`.
+            let run = bytes[i..]
+                .iter()
+                .position(|&x| x >= 0x80)
+                .unwrap_or(bytes.len() - i);
+            let in_word = w.start.is_some();
+            let in_word = fold_ascii_run(&mut w.buf, &bytes[i..i + run], ascii, in_word);
+            w.start = in_word.then_some((0, 0));
+            i += run;
+            continue;
+        }
         if b < 0x80 {
             // ASCII, the common case: a whole run of word bytes at once.
             if ascii[b as usize] == 0 {
@@ -376,6 +389,35 @@ fn normalize_with<const TRACK: bool>(src: &str, fold_case: bool) -> Normalized {
         text,
         words: w.words,
     }
+}
+
+/// Appends an ASCII run to `buf` in matching form (folded letters and
+/// digits, one space between words), continuing a word when `in_word`;
+/// returns whether the run ends inside a word. Every byte is written and
+/// the write position advances unless the byte is a separator right after
+/// another (or at the start of the text): no branch depends on the text.
+fn fold_ascii_run(buf: &mut Vec<u8>, run: &[u8], ascii: &[u8; 128], in_word: bool) -> bool {
+    // Between two words a separator is owed: write it now.
+    let mut prev_sep = !in_word;
+    if !in_word && !buf.is_empty() {
+        buf.push(b' ');
+    }
+    let mut k = buf.len();
+    buf.resize(k + run.len(), 0);
+    for &b in run {
+        let f = ascii[usize::from(b & 0x7F)];
+        let sep = f == 0;
+        buf[k] = if sep { b' ' } else { f };
+        k += usize::from(!(sep & prev_sep));
+        prev_sep = sep;
+    }
+    buf.truncate(k);
+    // A trailing separator is left for whoever writes the next word.
+    if buf.last() == Some(&b' ') {
+        buf.pop();
+        return false;
+    }
+    !prev_sep
 }
 
 /// Builds [`Normalized`] a character or an ASCII run at a time; with
@@ -608,6 +650,15 @@ mod tests {
             s in "[ a\t\nb\u{a0}\u{2003}\u{200b}\u{feff}\u{85}é\u{0634}\r\u{b}\u{c}x]{0,40}"
         ) {
             proptest::prop_assert_eq!(collapse_ws(&s), collapse_reference(&s));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn normalize_text_agrees_with_normalize(
+            s in "[ a-zA-Z0-9.,'\\-\t\u{a0}éÉßœ\u{2019}\u{201c}\u{200b}\u{0627}\u{0644}\u{0640}\u{064e}ﬁ]{0,60}"
+        ) {
+            proptest::prop_assert_eq!(normalize_text(&s), normalize(&s).text);
         }
     }
 
