@@ -22,23 +22,29 @@ fn wait_msg(sock: &UnixDatagram, seen: &mut Vec<String>, want: &str, secs: u64) 
     false
 }
 
+/// Binds a notify socket in `dir` and starts `run` on `cfg` with
+/// NOTIFY_SOCKET pointing at it (plus `env`).
+fn start_notified(
+    dir: &std::path::Path,
+    cfg: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (UnixDatagram, Daemon) {
+    let sock_path = dir.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut all = vec![("NOTIFY_SOCKET", sock_path.to_str().unwrap())];
+    all.extend_from_slice(env);
+    let d = Daemon::start_with(dir, cfg, &all);
+    (sock, d)
+}
+
 #[test]
 fn run_speaks_the_sd_notify_protocol() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("newswatch.toml");
     std::fs::write(&cfg, format!("rules = [\"{}\"]\n[storage]\npath = \"nw.db\"\n[[sink]]\nname = \"c\"\nkind = \"log\"\n", shipped_rules())).unwrap();
-    let sock_path = dir.path().join("notify.sock");
-    let sock = UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let mut d = Daemon::start_with(
-        dir.path(),
-        &cfg,
-        &[
-            ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
-            ("WATCHDOG_USEC", "1000000"),
-        ],
-    );
+    let (sock, mut d) = start_notified(dir.path(), &cfg, &[("WATCHDOG_USEC", "1000000")]);
     let mut seen = Vec::new();
     assert!(
         wait_msg(&sock, &mut seen, "READY=1", 15),
@@ -85,15 +91,7 @@ fn sighup_keeps_a_broken_config_out_and_takes_added_and_removed_feeds() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("newswatch.toml");
     write_config(&cfg, &[srv.url("/a.xml")]);
-    let sock_path = dir.path().join("notify.sock");
-    let sock = UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let mut d = Daemon::start_with(
-        dir.path(),
-        &cfg,
-        &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())],
-    );
+    let (sock, mut d) = start_notified(dir.path(), &cfg, &[]);
     let mut seen = Vec::new();
     assert!(wait_msg(&sock, &mut seen, "READY=1", 15), "{seen:?}");
     assert!(
@@ -231,19 +229,23 @@ fn log_format_json_writes_one_object_per_line() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("newswatch.toml");
     write_config(&cfg, &[srv.url("/a.xml"), srv.url("/gone.xml")]);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_newswatch"))
-        .args([
-            "--config",
-            cfg.to_str().unwrap(),
-            "--log-format",
-            "json",
-            "once",
-        ])
-        .current_dir(dir.path())
-        .env("RUST_LOG", "info")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    // `once --log-format json` with a RUST_LOG filter; its stderr.
+    let json_once = |filter: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_newswatch"))
+            .args([
+                "--config",
+                cfg.to_str().unwrap(),
+                "--log-format",
+                "json",
+                "once",
+            ])
+            .current_dir(dir.path())
+            .env("RUST_LOG", filter)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = json_once("info");
     let mut levels = Vec::new();
     for line in err.lines() {
         let v: serde_json::Value =
@@ -254,19 +256,7 @@ fn log_format_json_writes_one_object_per_line() {
     assert!(levels.iter().any(|l| l == "WARN"), "{err}");
     assert!(levels.iter().any(|l| l == "INFO"), "{err}");
     // RUST_LOG filters: only warnings and errors.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_newswatch"))
-        .args([
-            "--config",
-            cfg.to_str().unwrap(),
-            "--log-format",
-            "json",
-            "once",
-        ])
-        .current_dir(dir.path())
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = json_once("warn");
     assert!(!err.is_empty());
     assert!(
         err.lines()
