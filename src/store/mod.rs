@@ -299,6 +299,9 @@ pub enum PollRecord {
 /// The database.
 pub struct Store {
     conn: Connection,
+    /// Inside [`Store::begin_batch`]: the batch is the unit of atomicity,
+    /// so feeds are written without a savepoint of their own.
+    bulk: bool,
 }
 
 const SCHEMA_VERSION: i64 = migrations::MIGRATIONS.len() as i64;
@@ -353,7 +356,7 @@ impl Store {
             conn.pragma_update(None, "temp_store", "MEMORY")?;
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut store = Store { conn };
+        let mut store = Store { conn, bulk: false };
         if write {
             store.migrate(version)?;
         }
@@ -520,7 +523,35 @@ impl Store {
         now: Timestamp,
         after: impl FnOnce(&Connection, &IngestReport) -> Result<(), StoreError>,
     ) -> Result<IngestReport, StoreError> {
-        let tx = self.conn.savepoint()?;
+        // Each feed whole or not at all: its own savepoint, or, inside a
+        // bulk batch, the batch's transaction (which an error rolls back).
+        let own = !self.bulk;
+        if own {
+            self.conn.execute_batch("SAVEPOINT ingest")?;
+        }
+        let result = self.ingest_body(feed_id, feed_url, items, now, after);
+        if own {
+            match &result {
+                Ok(_) => self.conn.execute_batch("RELEASE ingest")?,
+                Err(_) => {
+                    let _ = self
+                        .conn
+                        .execute_batch("ROLLBACK TO ingest; RELEASE ingest");
+                }
+            }
+        }
+        result
+    }
+
+    fn ingest_body(
+        &self,
+        feed_id: i64,
+        feed_url: &str,
+        items: &[MatchedArticle],
+        now: Timestamp,
+        after: impl FnOnce(&Connection, &IngestReport) -> Result<(), StoreError>,
+    ) -> Result<IngestReport, StoreError> {
+        let tx = &self.conn;
         let mut rep = IngestReport {
             items: items.len(),
             ..IngestReport::default()
@@ -640,8 +671,7 @@ impl Store {
                 }
             }
         }
-        after(&tx, &rep)?;
-        tx.commit()?;
+        after(tx, &rep)?;
         Ok(rep)
     }
 
@@ -745,18 +775,22 @@ impl Store {
         Ok(n)
     }
 
-    /// Opens a transaction that the following calls join (each of them runs
-    /// in a savepoint inside it) until [`Store::commit_batch`]: bulk loads
-    /// commit every few thousand articles instead of after every feed. An
-    /// error, or dropping the store, before the commit rolls the batch back
-    /// whole; no article is ever split.
+    /// Opens a transaction that the following ingests join until
+    /// [`Store::commit_batch`]: bulk loads commit every few thousand
+    /// articles instead of after every feed, and feeds are written without
+    /// a savepoint of their own (a savepoint copies every page it touches
+    /// to its journal). The batch is the unit: an error, or dropping the
+    /// store, before the commit rolls it back whole, so no article or feed
+    /// is ever split.
     pub fn begin_batch(&mut self) -> Result<(), StoreError> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.bulk = true;
         Ok(())
     }
 
     /// Commits the transaction [`Store::begin_batch`] opened.
     pub fn commit_batch(&mut self) -> Result<(), StoreError> {
+        self.bulk = false;
         self.conn.execute_batch("COMMIT")?;
         Ok(())
     }
