@@ -61,6 +61,10 @@ pub enum StoreError {
     /// The store thread is gone (the process is shutting down).
     #[error("the database thread has stopped")]
     Closed,
+    /// The batch this work ran in was rolled back (another write in it
+    /// failed, or the commit did): nothing of it is on disk.
+    #[error("the database transaction was rolled back; nothing was written")]
+    RolledBack,
 }
 
 /// Holds the exclusive owner lock on a database until dropped.
@@ -302,6 +306,8 @@ pub struct Store {
     /// Inside [`Store::begin_batch`]: the batch is the unit of atomicity,
     /// so feeds are written without a savepoint of their own.
     bulk: bool,
+    /// A write failed inside the open batch: it must be rolled back.
+    poisoned: bool,
 }
 
 const SCHEMA_VERSION: i64 = migrations::MIGRATIONS.len() as i64;
@@ -356,7 +362,11 @@ impl Store {
             conn.pragma_update(None, "temp_store", "MEMORY")?;
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut store = Store { conn, bulk: false };
+        let mut store = Store {
+            conn,
+            bulk: false,
+            poisoned: false,
+        };
         if write {
             store.migrate(version)?;
         }
@@ -530,6 +540,9 @@ impl Store {
             self.conn.execute_batch("SAVEPOINT ingest")?;
         }
         let result = self.ingest_body(feed_id, feed_url, items, now, after);
+        if !own && result.is_err() {
+            self.poisoned = true;
+        }
         if own {
             match &result {
                 Ok(_) => self.conn.execute_batch("RELEASE ingest")?,
@@ -1115,8 +1128,9 @@ fn terms_from_json(s: &str) -> Vec<TermHit> {
         .collect()
 }
 
-/// What a job hands back: the reply to send once its work is committed.
-type Reply = Box<dyn FnOnce() + Send>;
+/// What a job hands back: the reply to send once its batch is committed
+/// (`true`) or rolled back (`false`).
+type Reply = Box<dyn FnOnce(bool) + Send>;
 type Job = Box<dyn FnOnce(&mut Store) -> Reply + Send>;
 
 /// Jobs run in one transaction at the most.
@@ -1126,10 +1140,13 @@ const BATCH: usize = 64;
 /// handle is dropped.
 ///
 /// The thread runs the jobs waiting in its queue (up to [`BATCH`]) inside
-/// one transaction, each job's own writes in a savepoint of it, and answers
-/// the callers only after the commit: under load, thousands of small ingests
-/// become a few large transactions, and no caller ever sees work that is
-/// not on disk.
+/// one transaction ([`Store::begin_batch`]: ingests without savepoints of
+/// their own) and answers the callers only after the commit: under load,
+/// thousands of small ingests become a few large transactions, and no caller
+/// ever sees work that is not on disk. If a write in the batch fails, or the
+/// commit does, the whole batch is rolled back and every caller in it gets
+/// [`StoreError::RolledBack`] (their feeds are polled again later; nothing
+/// was marked seen, so nothing is lost or alerted twice).
 #[derive(Clone)]
 pub struct Handle {
     tx: std::sync::mpsc::Sender<Job>,
@@ -1144,7 +1161,7 @@ impl Handle {
             .spawn(move || {
                 let mut store = store;
                 while let Ok(first) = rx.recv() {
-                    let began = store.conn.execute_batch("BEGIN").is_ok();
+                    let began = store.begin_batch().is_ok();
                     let mut replies = vec![first(&mut store)];
                     while replies.len() < BATCH {
                         match rx.try_recv() {
@@ -1152,12 +1169,22 @@ impl Handle {
                             Err(_) => break,
                         }
                     }
-                    if began && let Err(e) = store.conn.execute_batch("COMMIT") {
+                    let committed = if !began {
+                        true
+                    } else if std::mem::take(&mut store.poisoned) {
+                        store.bulk = false;
+                        tracing::error!("a write failed; rolling back the batch it was in");
+                        let _ = store.conn.execute_batch("ROLLBACK");
+                        false
+                    } else if let Err(e) = store.commit_batch() {
                         tracing::error!(error = %e, "cannot commit to the database");
                         let _ = store.conn.execute_batch("ROLLBACK");
-                    }
+                        false
+                    } else {
+                        true
+                    };
                     for reply in replies {
-                        reply();
+                        reply(committed);
                     }
                 }
                 // Fold the WAL back into the main file on the way out.
@@ -1177,12 +1204,16 @@ impl Handle {
         self.tx
             .send(Box::new(move |s: &mut Store| -> Reply {
                 let r = f(s);
-                Box::new(move || {
-                    let _ = otx.send(r);
+                Box::new(move |committed| {
+                    let _ = otx.send(if committed {
+                        Ok(r)
+                    } else {
+                        Err(StoreError::RolledBack)
+                    });
                 })
             }))
             .map_err(|_| StoreError::Closed)?;
-        orx.await.map_err(|_| StoreError::Closed)
+        orx.await.map_err(|_| StoreError::Closed)?
     }
 }
 
@@ -1217,6 +1248,49 @@ mod tests {
             sinks: sinks.iter().map(|s| s.to_string()).collect(),
             suppressed: false,
         }
+    }
+
+    /// A write that fails inside the store thread's batch rolls the batch
+    /// back and tells its caller so; nothing of it is on disk; the next
+    /// batch works.
+    #[tokio::test]
+    async fn a_failed_write_rolls_its_batch_back_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut s = Store::open(&path).unwrap();
+        let f = s.ensure_feed("https://a/", "A", 1).unwrap();
+        let h = Handle::spawn(s);
+        // No feed 9999: the article's foreign key fails after the
+        // sighting lookups, in the middle of the feed.
+        let bad = h
+            .call(|s| {
+                s.ingest(
+                    9999,
+                    "https://nope/",
+                    &[matched(art("g0", None), &["log"])],
+                    10,
+                )
+            })
+            .await;
+        assert!(matches!(bad, Err(StoreError::RolledBack)), "{bad:?}");
+        let url = f.url.clone();
+        let good = h
+            .call(move |s| {
+                s.ingest(
+                    f.id,
+                    &url,
+                    &[matched(art("g1", Some("https://x/1")), &["log"])],
+                    10,
+                )
+            })
+            .await;
+        assert_eq!(good.unwrap().unwrap().new_articles, 1);
+        drop(h);
+        let conn = Connection::open(&path).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM articles", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
     }
 
     #[test]
