@@ -597,13 +597,27 @@ impl Store {
                 "INSERT OR IGNORE INTO outbox (id, article_id, sink, state, created_at, next_attempt_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5 * 1000)",
             )?;
+            // A feed with no sightings yet (its first poll, a backfill) can
+            // only repeat an item of this same document: one probe for the
+            // feed and a set in memory instead of two probes per item.
+            let fresh = !tx
+                .prepare_cached("SELECT 1 FROM sightings WHERE feed_id = ?1 LIMIT 1")?
+                .exists([feed_id])?;
+            let mut keys_here: std::collections::HashSet<&str> = Default::default();
+            let mut urls_here: std::collections::HashSet<&str> = Default::default();
             for m in items {
                 let a = &m.article;
-                let seen = seen_here.exists(params![feed_id, a.key])?
-                    || match &a.url {
-                        Some(u) => seen_url_here.exists(params![feed_id, u])?,
-                        None => false,
-                    };
+                let seen = if fresh {
+                    let dup_key = !keys_here.insert(a.key.as_str());
+                    let dup_url = a.url.as_deref().is_some_and(|u| !urls_here.insert(u));
+                    dup_key || dup_url
+                } else {
+                    seen_here.exists(params![feed_id, a.key])?
+                        || match &a.url {
+                            Some(u) => seen_url_here.exists(params![feed_id, u])?,
+                            None => false,
+                        }
+                };
                 if seen {
                     rep.duplicates += 1;
                     continue;
@@ -1291,6 +1305,26 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM articles", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    /// A feed's first poll recognises an item repeated inside its own
+    /// document (same link under another guid) without the per-item probes,
+    /// exactly as a later poll does with them.
+    #[test]
+    fn repeats_inside_a_first_poll_are_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let f = s.ensure_feed("https://a/", "A", 1).unwrap();
+        let items = [
+            matched(art("g1", Some("https://x/1")), &["log"]),
+            matched(art("g2", Some("https://x/1")), &["log"]),
+            matched(art("g3", Some("https://x/3")), &["log"]),
+            matched(art("g3", Some("https://x/4")), &["log"]),
+        ];
+        let first = s.ingest(f.id, &f.url, &items, 10).unwrap();
+        assert_eq!((first.new_articles, first.duplicates), (2, 2));
+        let again = s.ingest(f.id, &f.url, &items, 20).unwrap();
+        assert_eq!((again.new_articles, again.duplicates), (0, 4));
     }
 
     #[test]
