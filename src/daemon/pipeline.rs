@@ -212,13 +212,15 @@ pub async fn poll_feed(
             .await;
         }
     };
-    // The target served a feed: the move counts towards confirmation.
-    note_move(store, &row, redirect).await?;
     let feed_url = feed.url.clone();
     let n = items.len();
     let pcfg = cfg.poll.clone();
-    let report = store
+    let moved_from = row.fetch_url.clone().unwrap_or_else(|| row.url.clone());
+    let (report, switched) = store
         .call(move |s| {
+            // The target served a feed: the move counts towards
+            // confirmation (in the same commit as what it served).
+            let switched = s.record_move(row.id, redirect.as_deref(), MOVE_CONFIRMATIONS)?;
             let mut next = now;
             // Articles, matches, outbox rows and the feed's poll record: one commit.
             let rep = s.ingest_then(row.id, &feed_url, &items, now, |conn, rep| {
@@ -246,9 +248,12 @@ pub async fn poll_feed(
                 };
                 store::record_poll_in(conn, row.id, now, &rec, &sched)
             })?;
-            Ok::<_, store::StoreError>((rep, next))
+            Ok::<_, store::StoreError>(((rep, next), switched))
         })
         .await??;
+    if let Some(new) = switched {
+        tracing::info!(from = %moved_from, to = %new, "feed moved permanently; fetching it from its new address");
+    }
     Ok(Polled {
         rate_limited: false,
         result: PollResult::Stored(report.0),
