@@ -314,11 +314,14 @@ fn scan_one(cfg: &Config, f: &Path) -> Scanned {
 fn scan(path: &Path, as_json: bool, do_store: bool, files: &[PathBuf]) -> Result<u8> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let cfg = Arc::new(load_config(path)?);
-    let mut writer = None;
+    // The lock outlives the connection (dropped in reverse order).
     let _lock = if do_store {
-        let l = store::lock(&cfg.storage.path)?;
-        writer = Some(Store::open(&cfg.storage.path)?);
-        Some(l)
+        Some(store::lock(&cfg.storage.path)?)
+    } else {
+        None
+    };
+    let mut writer = if do_store {
+        Some(Store::open(&cfg.storage.path)?)
     } else {
         None
     };
@@ -350,9 +353,19 @@ fn scan(path: &Path, as_json: bool, do_store: bool, files: &[PathBuf]) -> Result
                     {
                         std::thread::sleep(Duration::from_millis(1));
                     }
-                    if stopped.load(Ordering::Relaxed)
-                        || tx.send((i, scan_one(cfg, &files[i]))).is_err()
-                    {
+                    if stopped.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    // A panic on one file must not leave a hole in the order
+                    // (the writer would wait for it forever).
+                    let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        scan_one(cfg, &files[i])
+                    }))
+                    .unwrap_or_else(|_| Scanned {
+                        source: files[i].display().to_string(),
+                        items: Err("internal error while scanning this file".to_string()),
+                    });
+                    if tx.send((i, scanned)).is_err() {
                         break;
                     }
                 }
