@@ -149,34 +149,21 @@ pub fn collapse_ws(s: &str) -> String {
     let mut pending = false;
     let mut i = 0;
     while i < bytes.len() {
-        // A run of characters that are not white space, copied at once.
+        // A run of characters that are not white space, copied at once; one
+        // plain space between two words needs no change and stays in it, so
+        // a sentence is copied at once.
         let start = i;
         while i < bytes.len() {
-            let b = bytes[i];
-            if b < 0x80 {
-                if ASCII_WS[usize::from(b)] {
-                    // One plain space between words needs no change: the
-                    // run goes on, so a sentence is copied at once.
-                    let single = b == b' '
-                        && i > start
-                        && bytes.get(i + 1).is_some_and(|&n| {
-                            if n < 0x80 {
-                                !ASCII_WS[usize::from(n)]
-                            } else {
-                                wide_space_at(bytes, i + 1) == 0
-                            }
-                        });
-                    if !single {
-                        break;
-                    }
-                }
+            if space_len(bytes, i) == 0 {
+                i += utf8_len(bytes[i]);
+            } else if bytes[i] == b' '
+                && i > start
+                && i + 1 < bytes.len()
+                && space_len(bytes, i + 1) == 0
+            {
                 i += 1;
             } else {
-                let n = wide_space_at(bytes, i);
-                if n > 0 {
-                    break;
-                }
-                i += utf8_len(b);
+                break;
             }
         }
         if i > start {
@@ -188,23 +175,23 @@ pub fn collapse_ws(s: &str) -> String {
         }
         // A run of white space.
         while i < bytes.len() {
-            let b = bytes[i];
-            if b < 0x80 {
-                if !ASCII_WS[usize::from(b)] {
-                    break;
-                }
-                i += 1;
-            } else {
-                let n = wide_space_at(bytes, i);
-                if n == 0 {
-                    break;
-                }
-                i += n;
+            let n = space_len(bytes, i);
+            if n == 0 {
+                break;
             }
+            i += n;
             pending = !out.is_empty();
         }
     }
     out
+}
+
+/// The length of the white space character at `i` (see [`collapse_ws`]), or 0.
+fn space_len(bytes: &[u8], i: usize) -> usize {
+    match bytes[i] {
+        b @ 0..0x80 => usize::from(ASCII_WS[usize::from(b)]),
+        _ => wide_space_at(bytes, i),
+    }
 }
 
 /// ASCII white space as `char::is_whitespace` sees it.
@@ -242,7 +229,8 @@ fn wide_space_at(bytes: &[u8], i: usize) -> usize {
 /// The length of the UTF-8 sequence a lead byte starts.
 fn utf8_len(lead: u8) -> usize {
     match lead {
-        0..0xE0 => 2,
+        0..0x80 => 1,
+        0x80..0xE0 => 2,
         0xE0..0xF0 => 3,
         _ => 4,
     }

@@ -168,9 +168,10 @@ impl RuleSet {
             hay.extend_from_slice(bytes);
             hay.push(b' ');
             for m in ac.find_overlapping_iter(&hay[..]) {
-                let (pat, tail) = self.anchored[m.pattern().as_usize()];
-                let pat = pat as usize;
-                // Back to offsets in `text` (the hay has one byte in front).
+                let pat = m.pattern().as_usize();
+                // Back to offsets in `text` (the hay has one byte in front);
+                // a pattern closed by the separator ends one byte later.
+                let tail = self.pattern_flags[pat] & FLAG_PREFIX == 0;
                 let len = self.patterns[pat].len();
                 let e = m.end() - 1 - usize::from(tail);
                 let s = e - len;

@@ -155,9 +155,6 @@ pub struct RuleSet {
     /// using it is a prefix / Arabic (lets a hit inside a word be rejected
     /// without looking further).
     pattern_flags: Vec<u8>,
-    /// For each automaton pattern, the pattern it spells and whether it
-    /// ends with the separator (see [`anchored`]).
-    anchored: Vec<(u32, bool)>,
     patterns: Vec<String>,
     lists: usize,
 }
@@ -171,7 +168,6 @@ impl RuleSet {
             automaton: None,
             pattern_terms: Vec::new(),
             pattern_flags: Vec::new(),
-            anchored: Vec::new(),
             patterns: Vec::new(),
             lists: 0,
         }
@@ -215,16 +211,16 @@ impl RuleSet {
 /// which is what makes the scan fast. Arabic patterns are not anchored at
 /// the start (a proclitic may precede them inside the word) and prefix
 /// patterns not at the end; those boundaries are checked per hit.
-fn anchored(patterns: &[String], flags: &[u8]) -> (Vec<String>, Vec<(u32, bool)>) {
-    let mut spelled = Vec::with_capacity(patterns.len());
-    let mut map = Vec::with_capacity(patterns.len());
-    for (i, (p, &f)) in patterns.iter().zip(flags).enumerate() {
-        let lead = if f & FLAG_ARABIC == 0 { " " } else { "" };
-        let tail = f & FLAG_PREFIX == 0;
-        spelled.push(format!("{lead}{p}{}", if tail { " " } else { "" }));
-        map.push((i as u32, tail));
-    }
-    (spelled, map)
+fn anchored(patterns: &[String], flags: &[u8]) -> Vec<String> {
+    patterns
+        .iter()
+        .zip(flags)
+        .map(|(p, &f)| {
+            let lead = if f & FLAG_ARABIC == 0 { " " } else { "" };
+            let tail = if f & FLAG_PREFIX == 0 { " " } else { "" };
+            format!("{lead}{p}{tail}")
+        })
+        .collect()
 }
 
 /// Builder state while compiling.
@@ -509,7 +505,8 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
             })
         })
         .collect();
-    let (spelled, anchored) = anchored(&c.patterns, &pattern_flags);
+    // Automaton pattern i spells pattern i.
+    let spelled = anchored(&c.patterns, &pattern_flags);
     let automaton = if spelled.is_empty() {
         None
     } else {
@@ -534,7 +531,6 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
     };
     Ok(RuleSet {
         pattern_flags,
-        anchored,
         terms: c.terms,
         watches: compiled,
         automaton,
