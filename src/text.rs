@@ -339,9 +339,7 @@ fn normalize_with<const TRACK: bool>(src: &str, fold_case: bool) -> Normalized {
         }
         // Two-byte sequences (Latin accents, Greek, Cyrillic, Hebrew, Arabic):
         // decoded by hand and folded from the table, output bytes precomputed.
-        if fold_case && b & 0xE0 == 0xC0 && i + 1 < bytes.len() {
-            let cp = (usize::from(b & 0x1F) << 6) | usize::from(bytes[i + 1] & 0x3F);
-            let f = &table[cp];
+        if fold_case && let Some(f) = two_byte_fold(table, bytes, i) {
             match f.kind {
                 FoldKind::Drop => {}
                 FoldKind::Sep => w.separate(),
@@ -376,6 +374,103 @@ fn normalize_with<const TRACK: bool>(src: &str, fold_case: bool) -> Normalized {
     Normalized {
         text,
         words: w.words,
+    }
+}
+
+/// Receives the normalized form of a text a byte at a time: see [`feed`].
+pub trait Feed {
+    /// A byte of a word (ASCII, or part of a folded character's UTF-8).
+    fn word_byte(&mut self, b: u8);
+    /// The single space between two words, or one of the two around the text.
+    fn space(&mut self);
+}
+
+/// Streams `" " + normalize_text(src) + " "` into `sink` without building
+/// it: the same folding as [`normalize_text`] (the tests hold them equal),
+/// a byte at a time, so a matcher can run in the same pass. Whitespace and
+/// punctuation runs arrive as one [`Feed::space`].
+pub fn feed<F: Feed>(src: &str, sink: &mut F) {
+    let bytes = src.as_bytes();
+    let table = fold_table();
+    let mut chars: Vec<char> = Vec::new();
+    let mut w = FeedWords {
+        owed: false,
+        in_word: false,
+        sink,
+    };
+    w.sink.space();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            let f = ASCII_FOLD[usize::from(b)];
+            if f == 0 {
+                w.separate();
+            } else {
+                w.byte(f);
+            }
+            i += 1;
+            continue;
+        }
+        if let Some(f) = two_byte_fold(table, bytes, i) {
+            match f.kind {
+                FoldKind::Drop => {}
+                FoldKind::Sep => w.separate(),
+                FoldKind::Emit => {
+                    for &o in &f.bytes[..usize::from(f.len)] {
+                        w.byte(o);
+                    }
+                }
+                FoldKind::Slow => {}
+            }
+            if f.kind != FoldKind::Slow {
+                i += 2;
+                continue;
+            }
+        }
+        let Some(c) = src[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
+        chars.clear();
+        fold_char(c, true, &mut chars);
+        for &d in &chars {
+            if d == SEP {
+                w.separate();
+            } else {
+                let mut tmp = [0u8; 4];
+                for &o in d.encode_utf8(&mut tmp).as_bytes() {
+                    w.byte(o);
+                }
+            }
+        }
+    }
+    w.sink.space();
+}
+
+/// [`feed`]'s word state: separators are owed until the next word byte, so
+/// a run of them (and any at the ends) comes out as one space.
+struct FeedWords<'a, F> {
+    owed: bool,
+    in_word: bool,
+    sink: &'a mut F,
+}
+
+impl<F: Feed> FeedWords<'_, F> {
+    #[inline(always)]
+    fn separate(&mut self) {
+        self.owed |= self.in_word;
+        self.in_word = false;
+    }
+
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        if self.owed {
+            self.sink.space();
+            self.owed = false;
+        }
+        self.in_word = true;
+        self.sink.word_byte(b);
     }
 }
 
@@ -502,6 +597,17 @@ struct Fold {
     kind: FoldKind,
     len: u8,
     bytes: [u8; 8],
+}
+
+/// The table's entry for the two-byte UTF-8 sequence at `bytes[i]`, if
+/// that is what starts there (decoded by hand: the lead byte says so).
+#[inline(always)]
+fn two_byte_fold<'t>(table: &'t [Fold], bytes: &[u8], i: usize) -> Option<&'t Fold> {
+    let (b, next) = (*bytes.get(i)?, *bytes.get(i + 1)?);
+    if b & 0xE0 != 0xC0 {
+        return None;
+    }
+    table.get((usize::from(b & 0x1F) << 6) | usize::from(next & 0x3F))
 }
 
 /// Case-folding results for U+0000–U+07FF (Latin, Greek, Cyrillic, Hebrew,
@@ -648,6 +754,38 @@ mod tests {
         ) {
             proptest::prop_assert_eq!(normalize_text(&s), normalize(&s).text);
         }
+    }
+
+    struct Collect(Vec<u8>);
+    impl Feed for Collect {
+        fn word_byte(&mut self, b: u8) {
+            self.0.push(b);
+        }
+        fn space(&mut self) {
+            self.0.push(b' ');
+        }
+    }
+
+    fn fed(s: &str) -> String {
+        let mut c = Collect(Vec::new());
+        feed(s, &mut c);
+        String::from_utf8(c.0).unwrap_or_default()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn feed_streams_the_normalized_text(
+            s in "[ a-zA-Z0-9.,'\\-\t\u{a0}éÉßœ\u{2019}\u{201c}\u{200b}\u{0627}\u{0644}\u{0640}\u{064e}ﬁ\u{fe8d}\u{1d400}]{0,60}"
+        ) {
+            proptest::prop_assert_eq!(fed(&s), format!(" {} ", normalize_text(&s)));
+        }
+    }
+
+    #[test]
+    fn feed_examples() {
+        assert_eq!(fed("  L’État, islamique!  "), " l etat islamique ");
+        assert_eq!(fed(""), "  ");
+        assert_eq!(fed("وَالإرهاب"), " والارهاب ");
     }
 
     #[test]

@@ -1,11 +1,15 @@
-//! Evaluating articles against a compiled [`RuleSet`]: one automaton pass
-//! per field, boundary and case checks on each hit, then each watch's query
-//! over the hits, its score, the terms that made it fire, and a snippet.
-//! `explain` shows the query tree with which parts held.
+//! Evaluating articles against a compiled [`RuleSet`]: one pass per field
+//! that normalizes the text and walks the automaton in the same loop
+//! (`Walker`, fed by [`crate::text::feed`]), proclitic and case checks on
+//! each hit, then each watch's query over the hits, its score, the terms
+//! that made it fire, and a snippet. `explain` shows the query tree with
+//! which parts held.
 
-use super::{Expr, FLAG_ARABIC, FLAG_PREFIX, RuleSet, TermId};
+use super::{Automaton, Expr, FLAG_ARABIC, FLAG_PREFIX, RuleSet, TermId};
 use crate::model::{Article, Field, TermHit, WatchMatch};
-use crate::text::{Normalized, normalize, normalize_keep_case, normalize_text};
+use crate::text::{Feed, Normalized, feed, normalize, normalize_keep_case, normalize_text};
+use aho_corasick::Anchored;
+use aho_corasick::automaton::{Automaton as AcAutomaton, StateID};
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -60,12 +64,157 @@ impl Scan<'_> {
     }
 }
 
-/// Byte offsets where the words of a normalized text start.
-fn word_starts(text: &str) -> Vec<u32> {
-    let mut v = Vec::with_capacity(text.len() / 6 + 1);
-    v.push(0);
-    v.extend(memchr::memchr_iter(b' ', text.as_bytes()).map(|i| i as u32 + 1));
-    v
+/// How many recent word starts a [`Walker`] remembers: enough for any
+/// pattern of fewer words (longer ones are checked on the normalized text).
+const RING: usize = 64;
+
+/// What precedes a pattern inside its word.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lead {
+    /// Nothing: the pattern starts the word.
+    None,
+    /// An Arabic proclitic (و ف ب ك ل ال and their combinations).
+    Proclitic,
+    /// Something else.
+    Other,
+    /// Too far back to remember: look at the normalized text.
+    Unknown,
+}
+
+/// How many recent bytes a [`Walker`] remembers (for proclitic checks).
+const RECENT: usize = 256;
+
+/// A pattern found in one field, in normalized-text coordinates.
+struct RawHit {
+    pattern: u32,
+    /// Where the pattern starts.
+    start: u32,
+    /// What precedes the pattern in its word.
+    lead: Lead,
+    word: u32,
+    last_word: u32,
+}
+
+/// Steps the automaton over the normalized text as [`feed`] produces it.
+/// Positions count the text as `" " + normalized + " "`; `spaces` counts
+/// the spaces seen, so the word being read is `spaces - 1`. Nothing here
+/// is reached by address, so the scalars can live in registers.
+struct Walker<'r, 'o, A> {
+    a: &'r A,
+    sid: StateID,
+    pos: u32,
+    spaces: u32,
+    /// Where the word after space `n` starts, at `n % RING`.
+    starts: &'o mut [u32; RING],
+    /// The last bytes walked: hay offset `p` at `p % RECENT`.
+    recent: &'o mut [u8; RECENT],
+    out: &'o mut Found<'r>,
+}
+
+/// Where a [`Walker`] puts its hits.
+struct Found<'r> {
+    rules: &'r RuleSet,
+    raw: Vec<RawHit>,
+}
+
+impl Found<'_> {
+    #[cold]
+    #[inline(never)]
+    fn matched<A: AcAutomaton>(
+        &mut self,
+        a: &A,
+        sid: StateID,
+        pos: u32,
+        spaces: u32,
+        starts: &[u32; RING],
+        recent: &[u8; RECENT],
+    ) {
+        if !a.is_match(sid) {
+            return;
+        }
+        for k in 0..a.match_len(sid) {
+            let pat = a.match_pattern(sid, k).as_usize();
+            // A pattern closed by the separator ends one byte earlier than
+            // the automaton's match; the text is one byte behind the walk.
+            let tail = u32::from(self.rules.pattern_flags[pat] & FLAG_PREFIX == 0);
+            let gaps = self.rules.pattern_gaps[pat];
+            let end = pos - tail;
+            let Some(start) = end.checked_sub(self.rules.patterns[pat].len() as u32 + 1) else {
+                continue;
+            };
+            let last_word = spaces.saturating_sub(1 + tail);
+            let word = last_word.saturating_sub(gaps);
+            let lead = if self.rules.pattern_flags[pat] & FLAG_ARABIC == 0 {
+                // Anchored by its leading space.
+                Lead::None
+            } else if (gaps as usize) < RING - 2 {
+                // Text offsets are hay offsets less one.
+                let word_start = starts[(word as usize + 1) % RING].saturating_sub(1);
+                let before = start.saturating_sub(word_start) as usize;
+                if before == 0 {
+                    Lead::None
+                } else if before > 8 {
+                    // No proclitic is longer than four letters.
+                    Lead::Other
+                } else if (pos - word_start) as usize >= RECENT {
+                    Lead::Unknown
+                } else {
+                    let mut b = [0u8; 8];
+                    for (k, slot) in b[..before].iter_mut().enumerate() {
+                        *slot = recent[(word_start as usize + 1 + k) % RECENT];
+                    }
+                    match std::str::from_utf8(&b[..before]) {
+                        Ok(p) if is_proclitic(p) => Lead::Proclitic,
+                        _ => Lead::Other,
+                    }
+                }
+            } else {
+                Lead::Unknown
+            };
+            self.raw.push(RawHit {
+                pattern: pat as u32,
+                start,
+                lead,
+                word,
+                last_word,
+            });
+        }
+    }
+}
+
+impl<A: AcAutomaton> Walker<'_, '_, A> {
+    #[inline(always)]
+    fn step<const SPACE: bool>(&mut self, b: u8) {
+        self.sid = self.a.next_state(Anchored::No, self.sid, b);
+        self.recent[self.pos as usize % RECENT] = b;
+        self.pos += 1;
+        if SPACE {
+            self.spaces += 1;
+            self.starts[self.spaces as usize % RING] = self.pos;
+        }
+        if self.a.is_special(self.sid) {
+            self.out.matched(
+                self.a,
+                self.sid,
+                self.pos,
+                self.spaces,
+                self.starts,
+                self.recent,
+            );
+        }
+    }
+}
+
+impl<A: AcAutomaton> Feed for Walker<'_, '_, A> {
+    #[inline(always)]
+    fn word_byte(&mut self, b: u8) {
+        self.step::<false>(b);
+    }
+
+    #[inline(always)]
+    fn space(&mut self) {
+        self.step::<true>(b' ');
+    }
 }
 
 /// What `explain` says about one watch.
@@ -148,65 +297,59 @@ impl RuleSet {
     }
 
     fn scan<'a>(&self, originals: [&'a str; 3]) -> Option<Scan<'a>> {
-        let ac = self.automaton.as_ref()?;
+        let automaton = self.automaton.as_ref()?;
         if self.watches.is_empty() {
             return None;
         }
-        let texts = originals.map(normalize_text);
         let normed: [OnceCell<Normalized>; 3] = Default::default();
         let mut all: Vec<(TermId, Hit)> = Vec::new();
-        let mut hay: Vec<u8> = Vec::new();
-        for (fi, text) in texts.iter().enumerate() {
-            if text.is_empty() {
+        let mut raw: Vec<RawHit> = Vec::new();
+        for (fi, original) in originals.iter().enumerate() {
+            if original.is_empty() {
                 continue;
             }
-            let bytes = text.as_bytes();
-            let mut starts: Option<Vec<u32>> = None;
-            // The text between separators, for the word-anchored patterns.
-            hay.clear();
-            hay.push(b' ');
-            hay.extend_from_slice(bytes);
-            hay.push(b' ');
-            for m in ac.find_overlapping_iter(&hay[..]) {
-                let pat = m.pattern().as_usize();
-                // Back to offsets in `text` (the hay has one byte in front);
-                // a pattern closed by the separator ends one byte later.
-                let tail = self.pattern_flags[pat] & FLAG_PREFIX == 0;
-                let len = self.patterns[pat].len();
-                let e = m.end() - 1 - usize::from(tail);
-                let s = e - len;
-                // Cheap boundary checks first: most raw hits are inside words.
-                let at_start = s == 0 || bytes[s - 1] == b' ';
-                let whole = e == bytes.len() || bytes[e] == b' ';
-                let flags = self.pattern_flags[pat];
-                if (!at_start && flags & FLAG_ARABIC == 0) || (!whole && flags & FLAG_PREFIX == 0) {
-                    continue;
-                }
-                let st = starts.get_or_insert_with(|| word_starts(text));
-                let word = st.partition_point(|&x| x as usize <= s).saturating_sub(1);
-                let last_word = st
-                    .partition_point(|&x| x as usize <= e.saturating_sub(1))
-                    .saturating_sub(1);
-                let word_start = st[word] as usize;
+            raw.clear();
+            match automaton {
+                Automaton::Dfa(a) => self.walk(a, original, &mut raw),
+                Automaton::Nfa(a) => self.walk(a, original, &mut raw),
+            }
+            // The normalized text, made only when a hit needs to look at it
+            // (an Arabic pattern in a word too far back for the walk to
+            // remember what preceded it).
+            let text: OnceCell<String> = OnceCell::new();
+            for h in &raw {
+                let pat = h.pattern as usize;
+                let (s, word, last_word) = (h.start as usize, h.word, h.last_word);
                 for &t in &self.pattern_terms[pat] {
                     let term = &self.terms[t];
-                    let clitic_ok = term.arabic && is_proclitic(&text[word_start..s]);
-                    if !(at_start || clitic_ok) || !(whole || term.prefix) {
-                        continue;
+                    if h.lead != Lead::None && !(term.arabic && h.lead == Lead::Proclitic) {
+                        if !term.arabic || h.lead != Lead::Unknown {
+                            continue;
+                        }
+                        let text = text.get_or_init(|| normalize_text(original));
+                        let Some(before) = text.get(..s) else {
+                            continue;
+                        };
+                        let word_start = before.rfind(' ').map_or(0, |i| i + 1);
+                        if word_start != s && !is_proclitic(&before[word_start..]) {
+                            continue;
+                        }
                     }
                     if let Some(case) = &term.case {
                         if term
                             .case_probe
                             .as_ref()
-                            .is_some_and(|p| !originals[fi].contains(p.as_str()))
+                            .is_some_and(|p| !original.contains(p.as_str()))
                         {
                             continue;
                         }
-                        let n = normed[fi].get_or_init(|| normalize(originals[fi]));
-                        let (Some(a), Some(b)) = (n.words.get(word), n.words.get(last_word)) else {
+                        let n = normed[fi].get_or_init(|| normalize(original));
+                        let (Some(a), Some(b)) =
+                            (n.words.get(word as usize), n.words.get(last_word as usize))
+                        else {
                             continue;
                         };
-                        let orig = &originals[fi][a.orig_start as usize..b.orig_end as usize];
+                        let orig = &original[a.orig_start as usize..b.orig_end as usize];
                         let same = |seen: &str| {
                             if term.prefix {
                                 seen.starts_with(case.as_str())
@@ -228,8 +371,8 @@ impl RuleSet {
                         t,
                         Hit {
                             field: 1 << fi,
-                            word: word as u32,
-                            last_word: last_word as u32,
+                            word,
+                            last_word,
                         },
                     ));
                 }
@@ -247,6 +390,31 @@ impl RuleSet {
             normed,
             hits: Hits { all, present },
         })
+    }
+
+    /// Normalizes `original` and runs the automaton over it in one pass,
+    /// collecting every pattern hit on word boundaries.
+    fn walk<A: AcAutomaton>(&self, a: &A, original: &str, raw: &mut Vec<RawHit>) {
+        let Ok(sid) = a.start_state(Anchored::No) else {
+            return;
+        };
+        let mut found = Found {
+            rules: self,
+            raw: std::mem::take(raw),
+        };
+        let mut starts = [0; RING];
+        let mut recent = [0; RECENT];
+        let mut w = Walker {
+            a,
+            sid,
+            pos: 0,
+            spaces: 0,
+            starts: &mut starts,
+            recent: &mut recent,
+            out: &mut found,
+        };
+        feed(original, &mut w);
+        *raw = found.raw;
     }
 
     fn score(&self, used: &Used) -> f64 {

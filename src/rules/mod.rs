@@ -20,7 +20,7 @@ pub use eval::Explained;
 
 use crate::model::Severity;
 use crate::text::{is_arabic, normalize, normalize_keep_case};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{MatchKind, StartKind, dfa, nfa};
 use query::Ast;
 use std::collections::HashMap;
 
@@ -148,15 +148,26 @@ pub struct Watch {
 pub struct RuleSet {
     terms: Vec<Term>,
     watches: Vec<Watch>,
-    automaton: Option<AhoCorasick>,
+    automaton: Option<Automaton>,
     /// For each pattern, the terms that use it.
     pattern_terms: Vec<Vec<TermId>>,
     /// For each pattern, [`FLAG_PREFIX`] and [`FLAG_ARABIC`] when some term
     /// using it is a prefix / Arabic (lets a hit inside a word be rejected
     /// without looking further).
     pattern_flags: Vec<u8>,
+    /// For each pattern, how many spaces it holds (its words less one).
+    pattern_gaps: Vec<u32>,
     patterns: Vec<String>,
     lists: usize,
+}
+
+/// The automaton every pattern compiles into, walked a byte at a time as
+/// normalization produces the text (see `eval`): a full DFA while its
+/// table stays small, a contiguous NFA past that.
+#[derive(Debug, Clone)]
+enum Automaton {
+    Dfa(dfa::DFA),
+    Nfa(nfa::contiguous::NFA),
 }
 
 impl RuleSet {
@@ -168,6 +179,7 @@ impl RuleSet {
             automaton: None,
             pattern_terms: Vec::new(),
             pattern_flags: Vec::new(),
+            pattern_gaps: Vec::new(),
             patterns: Vec::new(),
             lists: 0,
         }
@@ -205,7 +217,7 @@ impl RuleSet {
 }
 
 /// The automaton's spelling of each pattern, anchored to word boundaries:
-/// the text is scanned as `" " + text + " "`, so a pattern starting with the
+/// the text is walked as `" " + text + " "` (see [`crate::text::feed`]), so a pattern starting with the
 /// separator can only match at a word start, and one ending with it only at
 /// a word end. Inside a word the automaton then stays at its start state,
 /// which is what makes the scan fast. Arabic patterns are not anchored at
@@ -226,7 +238,7 @@ fn anchored(patterns: &[String], flags: &[u8]) -> Vec<String> {
 /// Builder state while compiling.
 struct Compiler {
     patterns: Vec<String>,
-    pattern_index: HashMap<String, usize>,
+    pattern_index: HashMap<(String, bool), usize>,
     pattern_terms: Vec<Vec<TermId>>,
     terms: Vec<Term>,
     term_index: HashMap<(String, bool, Option<String>, u64), TermId>,
@@ -266,14 +278,16 @@ fn umlauts_spelled(s: &str) -> Option<String> {
 }
 
 impl Compiler {
-    fn pattern(&mut self, norm: &str, term: TermId) {
-        let p = match self.pattern_index.get(norm) {
+    fn pattern(&mut self, norm: &str, prefix: bool, term: TermId) {
+        // Keyed by prefix-ness too: every term of a pattern then agrees on
+        // whether the word may continue past it, which the anchoring spells.
+        let key = (norm.to_string(), prefix);
+        let p = match self.pattern_index.get(&key) {
             Some(&p) => p,
             None => {
                 self.patterns.push(norm.to_string());
                 self.pattern_terms.push(Vec::new());
-                self.pattern_index
-                    .insert(norm.to_string(), self.patterns.len() - 1);
+                self.pattern_index.insert(key, self.patterns.len() - 1);
                 self.patterns.len() - 1
             }
         };
@@ -374,7 +388,7 @@ impl Compiler {
         forms.sort();
         forms.dedup();
         for f in forms {
-            self.pattern(&f, id);
+            self.pattern(&f, prefix, id);
         }
         Some(id)
     }
@@ -511,14 +525,22 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
         None
     } else {
         // A full DFA is the fastest scan; past a few thousand patterns its
-        // memory grows too large and the builder's own choice is kept.
-        let kind = (spelled.len() <= 50_000).then_some(AhoCorasickKind::DFA);
-        match AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(kind)
-            .prefilter(false)
-            .build(&spelled)
-        {
+        // memory grows too large and a contiguous NFA is used instead.
+        let built = if spelled.len() <= 50_000 {
+            dfa::Builder::new()
+                .match_kind(MatchKind::Standard)
+                .start_kind(StartKind::Unanchored)
+                .prefilter(false)
+                .build(&spelled)
+                .map(Automaton::Dfa)
+        } else {
+            nfa::contiguous::Builder::new()
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(&spelled)
+                .map(Automaton::Nfa)
+        };
+        match built {
             Ok(a) => Some(a),
             Err(e) => {
                 return Err(vec![RuleError {
@@ -529,8 +551,14 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
             }
         }
     };
+    let pattern_gaps = c
+        .patterns
+        .iter()
+        .map(|p| p.bytes().filter(|&b| b == b' ').count() as u32)
+        .collect();
     Ok(RuleSet {
         pattern_flags,
+        pattern_gaps,
         terms: c.terms,
         watches: compiled,
         automaton,
@@ -770,6 +798,23 @@ mod tests {
         assert_eq!(fires(&rs, "", "لِلْإِرْهَابِ"), ["w"]);
         // A word that merely ends in the term does not match.
         assert!(fires(&rs, "مداعش", "").is_empty());
+        // Far into a long text, and after a word longer than the walk's
+        // memory of recent bytes.
+        let long = format!("{} {} وداعش", "كلمة ".repeat(500), "ب".repeat(400));
+        assert_eq!(fires(&rs, "", &long), ["w"]);
+        let long = format!("{} {}داعش", "كلمة ".repeat(500), "ب".repeat(400));
+        assert!(fires(&rs, "", &long).is_empty());
+    }
+
+    #[test]
+    fn arabic_phrases_of_many_words() {
+        // More words than the walk remembers word starts for: the boundary
+        // is checked on the normalized text instead.
+        let phrase = vec!["كلمة"; 70].join(" ");
+        let rs = set(&[], &[("w", &format!("\"{phrase} داعش\""))]).unwrap();
+        assert_eq!(fires(&rs, "", &format!("قبل و{phrase} داعش بعد")), ["w"]);
+        assert_eq!(fires(&rs, "", &format!("قبل {phrase} داعش")), ["w"]);
+        assert!(fires(&rs, "", &format!("قبل م{phrase} داعش")).is_empty());
     }
 
     #[test]

@@ -43,6 +43,21 @@ const VOCAB: &[&str] = &[
     "—",
     ",",
     ".",
+    "داعش",
+    "وداعش",
+    "بداعش",
+    "مداعش",
+    "الإرهاب",
+    "بالإرهاب",
+    "والإرهابيين",
+    "إرهاب",
+    "قمة",
+    "للقمة",
+    "فالقمة",
+    "مقمة",
+    // Long words carry the walk past its memory of recent bytes.
+    "supercalifragilisticexpialidocious-and-then-some-more-letters-to-make-a-long-word-of-well-over-one-hundred-bytes-in-all",
+    "الإرهابالإرهابالإرهابالإرهابالإرهابالإرهابالإرهابالإرهابالإرهابالإرهابالإرهابالإرهاب",
 ];
 
 const TERMS: &[&str] = &[
@@ -60,6 +75,10 @@ const TERMS: &[&str] = &[
     "\"al qaeda\"",
     "terrorism",
     "x",
+    "داعش",
+    "ارهاب*",
+    "قمة",
+    "\"قمة داعش\"",
 ];
 
 #[derive(Debug, Clone)]
@@ -113,6 +132,18 @@ fn render(q: &Q) -> String {
     }
 }
 
+/// The Arabic proclitics, spelled out: an optional و or ف, then an
+/// optional ب ك ل ال بال كال لل.
+fn proclitics() -> Vec<String> {
+    let mut out = Vec::new();
+    for a in ["", "و", "ف"] {
+        for b in ["", "ب", "ك", "ل", "ال", "بال", "كال", "لل"] {
+            out.push(format!("{a}{b}"));
+        }
+    }
+    out
+}
+
 /// Where term `t` matches in `words`: (first word, last word).
 fn ref_hits(t: &str, words: &[&str]) -> Vec<(usize, usize)> {
     let unq = t.trim_matches('"');
@@ -126,6 +157,12 @@ fn ref_hits(t: &str, words: &[&str]) -> Vec<(usize, usize)> {
         .map(str::to_string)
         .collect();
     let k = tw.len();
+    let arabic = tw[0].chars().next().is_some_and(crate::text::is_arabic);
+    let leads = if arabic {
+        proclitics()
+    } else {
+        vec![String::new()]
+    };
     let word_ok = |text: &str, term: &str, last: bool| {
         if last && prefix {
             text.starts_with(term)
@@ -133,11 +170,22 @@ fn ref_hits(t: &str, words: &[&str]) -> Vec<(usize, usize)> {
             text == term
         }
     };
+    // The first word may carry a proclitic when the term is Arabic.
+    let first_ok = |text: &str, term: &str, last: bool| {
+        leads.iter().any(|p| {
+            text.strip_prefix(p.as_str())
+                .is_some_and(|rest| word_ok(rest, term, last))
+        })
+    };
     let mut out = Vec::new();
     for i in 0..words.len() {
-        if i + k <= words.len() && (0..k).all(|j| word_ok(words[i + j], &tw[j], j == k - 1)) {
+        if i + k <= words.len()
+            && first_ok(words[i], &tw[0], k == 1)
+            && (1..k).all(|j| word_ok(words[i + j], &tw[j], j == k - 1))
+        {
             out.push((i, i + k - 1));
-        } else if (2..=3).contains(&k)
+        } else if !arabic
+            && (2..=3).contains(&k)
             && tw.iter().all(|w| w.chars().count() >= 4)
             && word_ok(words[i], &tw.concat(), true)
         {
