@@ -16,6 +16,7 @@ use crate::model::{
     Field, IngestReport, MatchedArticle, Severity, TermHit, Timestamp, Validators, WatchMatch,
 };
 use crate::text::hex_digest;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -300,9 +301,23 @@ pub enum PollRecord {
     },
 }
 
+/// `execute` through the connection's statement cache: the statements a
+/// poll or a delivery runs are compiled once.
+trait ExecCached {
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize>;
+}
+
+impl ExecCached for Connection {
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+}
+
 /// The database.
 pub struct Store {
     conn: Connection,
+    /// Where the database is (a checkpointer opens its own connection).
+    path: PathBuf,
     /// Inside [`Store::begin_batch`]: the batch is the unit of atomicity,
     /// so feeds are written without a savepoint of their own.
     bulk: bool,
@@ -357,10 +372,23 @@ impl Store {
             // many small transactions.
             conn.pragma_update(None, "cache_size", -16_384)?;
             conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+            // A log that grew during a large write is cut back once it
+            // starts over.
+            conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
             conn.pragma_update(None, "temp_store", "MEMORY")?;
         }
+        // Every statement a poll runs stays compiled (the default keeps 16).
+        conn.set_prepared_statement_cache_capacity(128);
+        // Plans that do not depend on bound values: otherwise a lookup that
+        // uses a partial index (`articles_url`, `articles_title_key`) is
+        // compiled again whenever its parameter changes, once per feed.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut store = Store { conn, bulk: false };
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            bulk: false,
+        };
         if write {
             store.migrate(version)?;
         }
@@ -409,7 +437,7 @@ impl Store {
         {
             return Ok(row);
         }
-        self.conn.execute(
+        self.conn.exec(
             "INSERT INTO feeds (url, name, created_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(url) DO UPDATE SET name = excluded.name",
             params![url, name, now],
@@ -458,14 +486,16 @@ impl Store {
         confirm: i64,
     ) -> Result<Option<String>, StoreError> {
         let Some(target) = moved_to else {
-            self.conn.execute(
-                "UPDATE feeds SET moved_to = NULL, moved_seen = 0 WHERE id = ?1",
-                [feed_id],
-            )?;
+            // Nothing to forget in the common case: then nothing is written.
+            self.conn
+                .prepare_cached(
+                    "UPDATE feeds SET moved_to = NULL, moved_seen = 0 WHERE id = ?1 AND (moved_to IS NOT NULL OR moved_seen != 0)",
+                )?
+                .execute([feed_id])?;
             return Ok(None);
         };
         let tx = self.conn.savepoint()?;
-        tx.execute(
+        tx.exec(
             "UPDATE feeds SET moved_seen = CASE WHEN moved_to = ?2 THEN moved_seen + 1 ELSE 1 END, moved_to = ?2 WHERE id = ?1",
             params![feed_id, target],
         )?;
@@ -475,7 +505,7 @@ impl Store {
             |r| r.get(0),
         )?;
         let switched = if seen >= confirm {
-            tx.execute(
+            tx.exec(
                 "UPDATE feeds SET url_history = COALESCE(url_history || char(10), '') || COALESCE(fetch_url, url),
                     fetch_url = ?2, moved_to = NULL, moved_seen = 0, etag = NULL, last_modified = NULL WHERE id = ?1",
                 params![feed_id, target],
@@ -496,7 +526,7 @@ impl Store {
         state: &str,
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.conn.exec(
             "UPDATE feeds SET state = ?2, state_reason = ?3 WHERE id = ?1",
             params![feed_id, state, reason],
         )?;
@@ -533,7 +563,7 @@ impl Store {
         // or an I/O error: then the feed gets its own savepoint again.)
         let own = !self.bulk || self.conn.is_autocommit();
         if own {
-            self.conn.execute_batch("SAVEPOINT ingest")?;
+            self.conn.prepare_cached("SAVEPOINT ingest")?.execute([])?;
         }
         let result = self.ingest_body(feed_id, feed_url, items, now, after);
         if !own {
@@ -546,7 +576,11 @@ impl Store {
         };
         match &result {
             Ok(_) => {
-                if let Err(e) = self.conn.execute_batch("RELEASE ingest") {
+                if let Err(e) = self
+                    .conn
+                    .prepare_cached("RELEASE ingest")
+                    .and_then(|mut st| st.execute([]))
+                {
                     undo(&self.conn);
                     return Err(e.into());
                 }
@@ -577,11 +611,8 @@ impl Store {
             let mut seen_url_here = tx.prepare_cached(
                 "SELECT 1 FROM sightings WHERE feed_id = ?1 AND url = ?2 LIMIT 1",
             )?;
-            let mut same_title = tx.prepare_cached(
-                "SELECT id, summary FROM articles WHERE title_key = ?1 AND feed_id != ?2 AND fetched_at >= ?3 ORDER BY id LIMIT 5",
-            )?;
-            let mut same_story =
-                tx.prepare_cached("SELECT id FROM articles WHERE url = ?1 ORDER BY id LIMIT 1")?;
+            let mut same_title = tx.prepare_cached(SAME_TITLE)?;
+            let mut same_story = tx.prepare_cached(SAME_STORY)?;
             let mut ins_article = tx.prepare_cached(
                 "INSERT INTO articles (feed_id, item_key, url, title, summary, content, lang, published_at, fetched_at, fingerprint, title_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -783,11 +814,11 @@ impl Store {
     /// due now, with a fresh count of attempts. Returns how many.
     pub fn requeue(&mut self, id: Option<&str>, now_ms: i64) -> Result<usize, StoreError> {
         let n = match id {
-            Some(id) => self.conn.execute(
+            Some(id) => self.conn.exec(
                 "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?2 WHERE id = ?1 AND state IN ('dead', 'pending', 'delivered')",
                 params![id, now_ms],
             )?,
-            None => self.conn.execute(
+            None => self.conn.exec(
                 "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?1 WHERE state = 'dead'",
                 params![now_ms],
             )?,
@@ -800,7 +831,7 @@ impl Store {
     /// reappears in a feed is still recognised and never alerts again.
     /// Returns how many were pruned.
     pub fn prune(&mut self, cutoff: Timestamp) -> Result<usize, StoreError> {
-        let n = self.conn.execute(
+        let n = self.conn.exec(
             "UPDATE articles SET title = '', summary = '', content = '', pruned = 1
              WHERE pruned = 0 AND fetched_at < ?1
                AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.article_id = articles.id)",
@@ -848,11 +879,11 @@ impl Store {
     /// Marks an alert delivered.
     pub fn mark_delivered(&mut self, id: &str, now: Timestamp) -> Result<(), StoreError> {
         let tx = self.conn.savepoint()?;
-        tx.execute(
+        tx.exec(
             "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL WHERE id = ?1",
             params![id, now],
         )?;
-        tx.execute(
+        tx.exec(
             "INSERT INTO deliveries (alert_id, attempt, at, outcome) SELECT id, attempts, ?2, 'delivered' FROM outbox WHERE id = ?1",
             params![id, now],
         )?;
@@ -870,16 +901,16 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tx = self.conn.savepoint()?;
         match retry_at {
-            Some(t) => tx.execute(
+            Some(t) => tx.exec(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3 WHERE id = ?1",
                 params![id, t, error],
             )?,
-            None => tx.execute(
+            None => tx.exec(
                 "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
                 params![id, error],
             )?,
         };
-        tx.execute(
+        tx.exec(
             "INSERT INTO deliveries (alert_id, attempt, at, outcome, detail) SELECT id, attempts, ?2, ?3, ?4 FROM outbox WHERE id = ?1",
             params![id, now, if retry_at.is_some() { "retry" } else { "dead" }, error],
         )?;
@@ -1006,35 +1037,35 @@ fn record_poll_on(
             title,
             items,
         } => {
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE feeds SET etag = ?2, last_modified = ?3, body_hash = ?4, title = COALESCE(?5, title),
                     first_success_at = COALESCE(first_success_at, ?6), last_polled_at = ?6, last_success_at = ?6,
                     last_status = ?7, next_poll_at = ?8, error_streak = 0, last_error = NULL, items_seen = ?9,
                     interval_s = COALESCE(?10, interval_s), retry_until = NULL, error_kind = NULL
                  WHERE id = ?1",
-                params![feed_id, validators.etag, validators.last_modified, body_hash, title, now, status, next_poll_at, *items as i64, sched.interval_s],
-            )?;
+            )?
+            .execute(params![feed_id, validators.etag, validators.last_modified, body_hash, title, now, status, next_poll_at, *items as i64, sched.interval_s])?;
         }
         PollRecord::NotModified { status } => {
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE feeds SET first_success_at = COALESCE(first_success_at, ?2), last_polled_at = ?2, last_success_at = ?2,
                     last_status = ?3, next_poll_at = ?4, error_streak = 0, last_error = NULL,
                     interval_s = COALESCE(?5, interval_s), retry_until = NULL, error_kind = NULL
                  WHERE id = ?1",
-                params![feed_id, now, status, next_poll_at, sched.interval_s],
-            )?;
+            )?
+            .execute(params![feed_id, now, status, next_poll_at, sched.interval_s])?;
         }
         PollRecord::Failed {
             status,
             error,
             kind,
         } => {
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE feeds SET last_polled_at = ?2, last_status = ?3, next_poll_at = ?4,
                     error_streak = error_streak + 1, last_error = ?5, error_kind = ?6, retry_until = ?7
                  WHERE id = ?1",
-                params![feed_id, now, status, next_poll_at, error, kind, sched.retry_until],
-            )?;
+            )?
+            .execute(params![feed_id, now, status, next_poll_at, error, kind, sched.retry_until])?;
         }
     }
     Ok(())
@@ -1149,6 +1180,10 @@ fn terms_from_json(s: &str) -> Vec<TermHit> {
         .collect()
 }
 
+// The same story under another link, and the same story from another feed.
+const SAME_TITLE: &str = "SELECT id, summary FROM articles WHERE title_key = ?1 AND feed_id != ?2 AND fetched_at >= ?3 ORDER BY id LIMIT 5";
+const SAME_STORY: &str = "SELECT id FROM articles WHERE url = ?1 ORDER BY id LIMIT 1";
+
 /// What a job hands back: the reply to send once its batch is committed
 /// (`true`) or rolled back (`false`).
 type Reply = Box<dyn FnOnce(bool) + Send>;
@@ -1174,20 +1209,25 @@ pub struct Handle {
 }
 
 impl Handle {
-    /// Moves `store` onto a new thread.
+    /// Moves `store` onto a new thread, with a checkpointer beside it.
     pub fn spawn(store: Store) -> Handle {
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("newswatch-store".into())
             .spawn(move || {
                 let mut store = store;
+                let checkpointer = Checkpointer::start(&store);
                 while let Ok(first) = rx.recv() {
                     // A transaction left open by a failure is not ours to
                     // continue: roll it back before the next batch.
                     if !store.conn.is_autocommit() {
                         let _ = store.conn.execute_batch("ROLLBACK");
                     }
-                    let began = store.conn.execute_batch("BEGIN").is_ok();
+                    // IMMEDIATE: the write lock is taken (waiting on the
+                    // checkpointer if need be) before anything is read; a
+                    // deferred transaction that read first could not wait
+                    // for it and would fail with "database is locked".
+                    let began = store.conn.execute_batch("BEGIN IMMEDIATE").is_ok();
                     let mut replies = vec![first(&mut store)];
                     while replies.len() < BATCH {
                         match rx.try_recv() {
@@ -1209,6 +1249,7 @@ impl Handle {
                         reply(committed);
                     }
                 }
+                drop(checkpointer);
                 // Fold the WAL back into the main file on the way out.
                 let _ = store.conn.pragma_update(None, "wal_checkpoint", "TRUNCATE");
             })
@@ -1236,6 +1277,74 @@ impl Handle {
             }))
             .map_err(|_| StoreError::Closed)?;
         orx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+/// Copies committed pages from the write-ahead log into the database file
+/// on a thread and connection of its own, once a second, so the store
+/// thread does not stop for checkpoints (their copying and `fsync`s). A
+/// passive checkpoint never blocks the writer. When the writer pauses,
+/// the log is wholly copied and starts over at the next write; under a
+/// write load without pause the writer's own automatic checkpoint, at a
+/// large size, starts it over. Dropping it stops the thread and waits.
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The writer's own automatic checkpoint, in pages, while a
+/// [`Checkpointer`] runs (about 400 MB of log, reached only while a large
+/// first cycle writes without pause; the log file is cut back to
+/// `journal_size_limit` once it starts over).
+const BACKSTOP_PAGES: i64 = 100_000;
+
+impl Checkpointer {
+    fn start(store: &Store) -> Checkpointer {
+        let none = Checkpointer {
+            stop: None,
+            thread: None,
+        };
+        let Ok(conn) = Connection::open(&store.path) else {
+            return none;
+        };
+        let setup = conn
+            .busy_timeout(std::time::Duration::from_secs(1))
+            .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"));
+        if setup.is_err() {
+            return none;
+        }
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("newswatch-ckpt".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(std::time::Duration::from_secs(1))
+                {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::debug!(error = %e, "background checkpoint did not run");
+                    }
+                }
+            });
+        let Ok(thread) = thread else {
+            return none;
+        };
+        let _ = store
+            .conn
+            .pragma_update(None, "wal_autocheckpoint", BACKSTOP_PAGES);
+        Checkpointer {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -1325,6 +1434,55 @@ mod tests {
         assert_eq!((first.new_articles, first.duplicates), (3, 2));
         let again = s.ingest(f.id, &f.url, &items, 20).unwrap();
         assert_eq!((again.new_articles, again.duplicates), (0, 5));
+    }
+
+    /// The per-article lookups stay compiled across polls: SQLite
+    /// recompiles a statement whose plan depended on a bound value.
+    #[test]
+    fn per_article_lookups_are_not_recompiled() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let f = s.ensure_feed("https://a/", "A", 1).unwrap();
+        for poll in 0..4 {
+            let items: Vec<MatchedArticle> = (0..5)
+                .map(|i| {
+                    let key = format!("k{poll}-{i}");
+                    let mut a = art(&key, Some(&format!("https://x/{key}")));
+                    a.title = format!("a title long enough to be a story key {key}");
+                    matched(a, &["log"])
+                })
+                .collect();
+            assert_eq!(s.ingest(f.id, &f.url, &items, 10).unwrap().new_articles, 5);
+        }
+        // And they still use their (partial) indexes.
+        for (sql, index) in [
+            (SAME_STORY, "articles_url"),
+            (SAME_TITLE, "articles_title_key"),
+        ] {
+            let mut st = s
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let n = st.parameter_count();
+            let plan: Vec<String> = st
+                .query_map(rusqlite::params_from_iter(vec!["x"; n]), |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(plan.iter().any(|d| d.contains(index)), "{sql}: {plan:?}");
+        }
+        for sql in [SAME_STORY, SAME_TITLE] {
+            let st = s.conn.prepare_cached(sql).unwrap();
+            assert!(
+                st.get_status(rusqlite::StatementStatus::VmStep) > 0,
+                "{sql} ran"
+            );
+            assert_eq!(
+                st.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "{sql} was recompiled"
+            );
+        }
     }
 
     #[test]
