@@ -209,6 +209,9 @@ pub struct MatchedArticle {
     pub sinks: Vec<String>,
     /// True when the item is stored without alerting (backfill of a first poll).
     pub suppressed: bool,
+    /// [`Article::fingerprint`], computed where the article is matched
+    /// (beside the parser, on every core) rather than by the store.
+    pub fingerprint: String,
 }
 
 /// What one ingest did, per feed poll.

@@ -216,7 +216,7 @@ pub async fn poll_feed(
     let n = items.len();
     let pcfg = cfg.poll.clone();
     let moved_from = row.fetch_url.clone().unwrap_or_else(|| row.url.clone());
-    let (report, switched) = store
+    let (report, switched, _items) = store
         .call(move |s| {
             // The target served a feed: the move counts towards
             // confirmation (in the same commit as what it served).
@@ -248,7 +248,8 @@ pub async fn poll_feed(
                 };
                 store::record_poll_in(conn, row.id, now, &rec, &sched)
             })?;
-            Ok::<_, store::StoreError>(((rep, next), switched))
+            // The articles go back to be freed here, not on the store thread.
+            Ok::<_, store::StoreError>(((rep, next), switched, items))
         })
         .await??;
     if let Some(new) = switched {
@@ -340,6 +341,7 @@ pub fn match_articles(
                 .collect();
             let suppressed = !matches.is_empty() && suppress(article.published);
             MatchedArticle {
+                fingerprint: article.fingerprint(),
                 article,
                 matches,
                 sinks,

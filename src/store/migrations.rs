@@ -120,4 +120,14 @@ ALTER TABLE articles ADD COLUMN title_key TEXT;
 CREATE INDEX articles_title_key ON articles(title_key) WHERE title_key IS NOT NULL;
 "#,
     ),
+    (
+        "an article row is its own feed's sighting: sightings keep the other feeds only",
+        r#"
+-- Before, every article also had a sighting in its own feed; the article
+-- row (feed_id, item_key, url) says the same, and "already stored for this
+-- feed" now looks in both tables.
+DELETE FROM sightings
+ WHERE feed_id = (SELECT a.feed_id FROM articles a WHERE a.id = sightings.article_id);
+"#,
+    ),
 ];

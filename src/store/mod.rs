@@ -2,8 +2,8 @@
 //!
 //! Owns the database file (WAL, foreign keys on), its migrations, the
 //! exclusive owner lock beside it, feed state (validators, schedule, error
-//! streak), articles with their sightings and matches, and the alert
-//! outbox. "Is this item new?" is answered here, by unique keys, never by
+//! streak), articles (each row also its own feed's sighting) with the
+//! other feeds' sightings and their matches, and the alert outbox. "Is this item new?" is answered here, by unique keys, never by
 //! memory elsewhere. An article, its sightings, its matches and its outbox
 //! rows are written in one transaction.
 //!
@@ -604,11 +604,18 @@ impl Store {
             ..IngestReport::default()
         };
         {
-            let mut seen_here =
+            // What this feed already gave: its own articles, and stories
+            // first stored from another feed that it also carried (its
+            // sightings). Indexed lookups each, not one OR (which would
+            // scan every row of the feed, a cost that grows with its
+            // history).
+            let mut own_key =
+                tx.prepare_cached("SELECT 1 FROM articles WHERE feed_id = ?1 AND item_key = ?2")?;
+            let mut seen_key =
                 tx.prepare_cached("SELECT 1 FROM sightings WHERE feed_id = ?1 AND item_key = ?2")?;
-            // Two indexed lookups, not one OR (which would scan every
-            // sighting of the feed, a cost that grows with its history).
-            let mut seen_url_here = tx.prepare_cached(
+            let mut own_url = tx
+                .prepare_cached("SELECT 1 FROM articles WHERE url = ?2 AND feed_id = ?1 LIMIT 1")?;
+            let mut seen_url = tx.prepare_cached(
                 "SELECT 1 FROM sightings WHERE feed_id = ?1 AND url = ?2 LIMIT 1",
             )?;
             let mut same_title = tx.prepare_cached(SAME_TITLE)?;
@@ -628,12 +635,15 @@ impl Store {
                 "INSERT OR IGNORE INTO outbox (id, article_id, sink, state, created_at, next_attempt_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5 * 1000)",
             )?;
-            // A feed with no sightings yet (its first poll, a backfill) can
-            // only repeat an item of this same document: one probe for the
-            // feed and a set in memory instead of two probes per item.
+            // A feed with nothing stored yet (its first poll, a backfill)
+            // can only repeat an item of this same document: two probes for
+            // the feed and a set in memory instead of probes per item.
             let fresh = !tx
-                .prepare_cached("SELECT 1 FROM sightings WHERE feed_id = ?1 LIMIT 1")?
-                .exists([feed_id])?;
+                .prepare_cached("SELECT 1 FROM articles WHERE feed_id = ?1 LIMIT 1")?
+                .exists([feed_id])?
+                && !tx
+                    .prepare_cached("SELECT 1 FROM sightings WHERE feed_id = ?1 LIMIT 1")?
+                    .exists([feed_id])?;
             let mut keys_here: std::collections::HashSet<&str> = Default::default();
             let mut urls_here: std::collections::HashSet<&str> = Default::default();
             for m in items {
@@ -650,9 +660,13 @@ impl Store {
                     }
                     dup
                 } else {
-                    seen_here.exists(params![feed_id, a.key])?
+                    own_key.exists(params![feed_id, a.key])?
+                        || seen_key.exists(params![feed_id, a.key])?
                         || match &a.url {
-                            Some(u) => seen_url_here.exists(params![feed_id, u])?,
+                            Some(u) => {
+                                own_url.exists(params![feed_id, u])?
+                                    || seen_url.exists(params![feed_id, u])?
+                            }
                             None => false,
                         }
                 };
@@ -703,11 +717,11 @@ impl Store {
                     a.lang,
                     a.published,
                     now,
-                    a.fingerprint(),
+                    m.fingerprint,
                     tkey
                 ])?;
+                // The article row is its own feed's sighting.
                 let article_id = tx.last_insert_rowid();
-                ins_sighting.execute(params![article_id, feed_id, a.key, a.url, now])?;
                 rep.new_articles += 1;
                 if m.matches.is_empty() {
                     continue;
@@ -927,7 +941,7 @@ impl Store {
     ) -> Result<Vec<MatchRow>, StoreError> {
         let mut st = self.conn.prepare_cached(
             "SELECT m.article_id, m.watch, m.severity, m.score, m.terms, m.snippet, m.matched_at,
-                    (SELECT count(*) - 1 FROM sightings s WHERE s.article_id = m.article_id)
+                    (SELECT count(*) FROM sightings s WHERE s.article_id = m.article_id)
              FROM matches m WHERE m.matched_at >= ?1 AND (?2 IS NULL OR m.watch = ?2)
              ORDER BY m.matched_at DESC, m.id DESC LIMIT ?3",
         )?;
@@ -1245,6 +1259,9 @@ impl Handle {
                                 false
                             }
                         };
+                    if committed {
+                        checkpointer.poke();
+                    }
                     for reply in replies {
                         reply(committed);
                     }
@@ -1281,16 +1298,22 @@ impl Handle {
 }
 
 /// Copies committed pages from the write-ahead log into the database file
-/// on a thread and connection of its own, once a second, so the store
-/// thread does not stop for checkpoints (their copying and `fsync`s). A
-/// passive checkpoint never blocks the writer. When the writer pauses,
-/// the log is wholly copied and starts over at the next write; under a
-/// write load without pause the writer's own automatic checkpoint, at a
-/// large size, starts it over. Dropping it stops the thread and waits.
+/// on a thread and connection of its own, half a second after a commit
+/// (see [`Checkpointer::poke`]), so the store thread does not stop for
+/// checkpoints (their copying and `fsync`s). A passive checkpoint never
+/// blocks the writer. When the writer pauses, the log is wholly copied and
+/// starts over at the next write; under a write load without pause the
+/// writer's own automatic checkpoint, at a large size, starts it over.
+/// Without commits the thread sleeps. Dropping it stops the thread and
+/// waits for it.
 struct Checkpointer {
-    stop: Option<std::sync::mpsc::Sender<()>>,
+    poke: Option<std::sync::mpsc::SyncSender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
+
+/// How long after a commit the [`Checkpointer`] runs (commits within it
+/// are copied together).
+const CHECKPOINT_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The writer's own automatic checkpoint, in pages, while a
 /// [`Checkpointer`] runs (about 400 MB of log, reached only while a large
@@ -1301,7 +1324,7 @@ const BACKSTOP_PAGES: i64 = 100_000;
 impl Checkpointer {
     fn start(store: &Store) -> Checkpointer {
         let none = Checkpointer {
-            stop: None,
+            poke: None,
             thread: None,
         };
         let Ok(conn) = Connection::open(&store.path) else {
@@ -1313,16 +1336,32 @@ impl Checkpointer {
         if setup.is_err() {
             return none;
         }
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let (poke, poked) = std::sync::mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("newswatch-ckpt".into())
             .spawn(move || {
-                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(std::time::Duration::from_secs(1))
-                {
+                use std::sync::mpsc::RecvTimeoutError;
+                // Asleep until a commit; then the pokes of the next half
+                // second are gathered, and one checkpoint copies them all.
+                while poked.recv().is_ok() {
+                    let due = std::time::Instant::now() + CHECKPOINT_DELAY;
+                    let mut open = true;
+                    while let Some(left) = due.checked_duration_since(std::time::Instant::now()) {
+                        match poked.recv_timeout(left) {
+                            Ok(()) => {}
+                            Err(RecvTimeoutError::Timeout) => break,
+                            Err(RecvTimeoutError::Disconnected) => {
+                                open = false;
+                                break;
+                            }
+                        }
+                    }
                     if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
                     {
                         tracing::debug!(error = %e, "background checkpoint did not run");
+                    }
+                    if !open {
+                        break;
                     }
                 }
             });
@@ -1333,15 +1372,22 @@ impl Checkpointer {
             .conn
             .pragma_update(None, "wal_autocheckpoint", BACKSTOP_PAGES);
         Checkpointer {
-            stop: Some(stop),
+            poke: Some(poke),
             thread: Some(thread),
+        }
+    }
+
+    /// Says a transaction was committed (never waits).
+    fn poke(&self) {
+        if let Some(p) = &self.poke {
+            let _ = p.try_send(());
         }
     }
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        drop(self.stop.take());
+        drop(self.poke.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -1368,6 +1414,7 @@ mod tests {
 
     fn matched(a: Article, sinks: &[&str]) -> MatchedArticle {
         MatchedArticle {
+            fingerprint: a.fingerprint(),
             article: a,
             matches: vec![WatchMatch {
                 watch: "w".into(),
@@ -1415,6 +1462,40 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM articles", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    /// Committed pages reach the database file without the store thread
+    /// checkpointing: the checkpointer copies them shortly after.
+    #[tokio::test]
+    async fn the_checkpointer_copies_commits_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut s = Store::open(&path).unwrap();
+        let f = s.ensure_feed("https://a/", "A", 1).unwrap();
+        s.checkpoint().unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        let h = Handle::spawn(s);
+        let items: Vec<MatchedArticle> = (0..300)
+            .map(|i| {
+                let mut a = art(&format!("k{i}"), Some(&format!("https://x/{i}")));
+                a.content = "words ".repeat(200);
+                matched(a, &[])
+            })
+            .collect();
+        let url = f.url.clone();
+        let r = h.call(move |s| s.ingest(f.id, &url, &items, 10)).await;
+        assert_eq!(r.unwrap().unwrap().new_articles, 300);
+        // Still running: only the checkpointer can have grown the file.
+        let mut grown = false;
+        for _ in 0..50 {
+            if std::fs::metadata(&path).unwrap().len() > before + 100_000 {
+                grown = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(grown, "the database file stayed at {before} bytes");
+        drop(h);
     }
 
     #[test]
@@ -1481,6 +1562,61 @@ mod tests {
                 st.get_status(rusqlite::StatementStatus::RePrepare),
                 0,
                 "{sql} was recompiled"
+            );
+        }
+    }
+
+    /// A database of schema 2 (a sighting per article in its own feed)
+    /// loses those own sightings, keeps the others, and still knows every
+    /// item it stored.
+    #[test]
+    fn own_sightings_migrate_into_the_article_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &migrations::MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(
+                "PRAGMA user_version = 2;
+                 INSERT INTO feeds (id, url, name, created_at) VALUES (1, 'https://a/', 'A', 1), (2, 'https://b/', 'B', 1);
+                 INSERT INTO articles (id, feed_id, item_key, url, title, summary, content, fetched_at, fingerprint)
+                   VALUES (10, 1, 'g1', 'https://x/1', 't', 's', '', 5, 'f');
+                 INSERT INTO sightings (article_id, feed_id, item_key, url, seen_at)
+                   VALUES (10, 1, 'g1', 'https://x/1', 5), (10, 2, 'h1', 'https://x/1', 6);",
+            )
+            .unwrap();
+        }
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        let left: Vec<i64> = s
+            .conn
+            .prepare("SELECT feed_id FROM sightings ORDER BY feed_id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(left, [2]);
+        // Both feeds still know the story, by key and by link.
+        for (feed, url, key) in [
+            (1, "https://a/", "g1"),
+            (2, "https://b/", "h1"),
+            (1, "https://a/", "other"),
+        ] {
+            let r = s
+                .ingest(
+                    feed,
+                    url,
+                    &[matched(art(key, Some("https://x/1")), &["log"])],
+                    20,
+                )
+                .unwrap();
+            assert_eq!(
+                (r.new_articles, r.duplicates, r.alerts_queued),
+                (0, 1, 0),
+                "{feed} {key}"
             );
         }
     }
@@ -1604,6 +1740,7 @@ mod tests {
             matches: vec![],
             sinks: vec![],
             suppressed: false,
+            fingerprint: "f".into(),
         };
         s.ingest(
             f.id,
