@@ -55,6 +55,11 @@ const VOCAB: &[&str] = &[
     "للقمة",
     "فالقمة",
     "مقمة",
+    // Scripts glued in one word.
+    "abوداعش",
+    "xقمة",
+    "داعشx",
+    "isisداعش",
     // Long words carry the walk past its memory of recent bytes.
     "supercalifragilisticexpialidocious-and-then-some-more-letters-to-make-a-long-word-of-well-over-one-hundred-bytes-in-all",
     "الإرهابالإرهابالإرهابالإرهابالإرهابالإرهابالإرهابالإرهابالإرهابالإرهابالإرهابالإرهاب",
