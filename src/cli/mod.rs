@@ -253,6 +253,9 @@ fn once(path: &Path, deliver_timeout: Duration, progress: bool) -> Result<u8> {
             );
         }
         rep.pending = handle.call(|s| s.pending_count()).await??;
+        // Leave the database file whole and the log empty for whoever
+        // opens it next.
+        handle.checkpoint().await?;
         Ok::<_, store::StoreError>(rep)
     })?;
     tracing::info!(

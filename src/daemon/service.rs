@@ -155,7 +155,7 @@ pub async fn run(opts: Options, initial: Config, store: store::Handle) -> anyhow
         tracing::warn!(grace = ?grace, "in-flight work did not finish in time; the outbox keeps what was not delivered");
     }
     // Fold the WAL into the database before exiting.
-    let _ = store.call(|s| s.checkpoint()).await;
+    let _ = store.checkpoint().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -874,10 +874,17 @@ impl Store {
         Ok(())
     }
 
-    /// Folds the write-ahead log back into the database file.
+    /// Folds the write-ahead log back into the database file and empties
+    /// it. Outside any transaction only: inside one, SQLite cannot.
     pub fn checkpoint(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
+        // (busy, pages in the log, pages copied); busy when a reader or a
+        // transaction kept it from finishing.
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy != 0 {
+            tracing::debug!("checkpoint could not finish: the database is in use");
+        }
         Ok(())
     }
 
@@ -1203,6 +1210,15 @@ const SAME_STORY: &str = "SELECT id FROM articles WHERE url = ?1 ORDER BY id LIM
 type Reply = Box<dyn FnOnce(bool) + Send>;
 type Job = Box<dyn FnOnce(&mut Store) -> Reply + Send>;
 
+/// What the store thread is asked to do.
+enum Msg {
+    /// A job, run inside the current batch's transaction.
+    Job(Job),
+    /// A full checkpoint, run between batches (a checkpoint cannot run
+    /// inside a transaction): the answer goes back on the sender.
+    Checkpoint(tokio::sync::oneshot::Sender<Result<(), StoreError>>),
+}
+
 /// Jobs run in one transaction at the most.
 const BATCH: usize = 64;
 
@@ -1219,19 +1235,26 @@ const BATCH: usize = 64;
 /// was marked seen, so nothing is lost or alerted twice).
 #[derive(Clone)]
 pub struct Handle {
-    tx: std::sync::mpsc::Sender<Job>,
+    tx: std::sync::mpsc::Sender<Msg>,
 }
 
 impl Handle {
     /// Moves `store` onto a new thread, with a checkpointer beside it.
     pub fn spawn(store: Store) -> Handle {
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let (tx, rx) = std::sync::mpsc::channel::<Msg>();
         std::thread::Builder::new()
             .name("newswatch-store".into())
             .spawn(move || {
                 let mut store = store;
                 let checkpointer = Checkpointer::start(&store);
-                while let Ok(first) = rx.recv() {
+                while let Ok(msg) = rx.recv() {
+                    let first = match msg {
+                        Msg::Job(job) => job,
+                        Msg::Checkpoint(reply) => {
+                            let _ = reply.send(store.checkpoint());
+                            continue;
+                        }
+                    };
                     // A transaction left open by a failure is not ours to
                     // continue: roll it back before the next batch.
                     if !store.conn.is_autocommit() {
@@ -1243,9 +1266,14 @@ impl Handle {
                     // for it and would fail with "database is locked".
                     let began = store.conn.execute_batch("BEGIN IMMEDIATE").is_ok();
                     let mut replies = vec![first(&mut store)];
+                    let mut checkpoint = None;
                     while replies.len() < BATCH {
                         match rx.try_recv() {
-                            Ok(job) => replies.push(job(&mut store)),
+                            Ok(Msg::Job(job)) => replies.push(job(&mut store)),
+                            Ok(Msg::Checkpoint(reply)) => {
+                                checkpoint = Some(reply);
+                                break;
+                            }
                             Err(_) => break,
                         }
                     }
@@ -1265,6 +1293,9 @@ impl Handle {
                     for reply in replies {
                         reply(committed);
                     }
+                    if let Some(reply) = checkpoint {
+                        let _ = reply.send(store.checkpoint());
+                    }
                 }
                 drop(checkpointer);
                 // Fold the WAL back into the main file on the way out.
@@ -1282,7 +1313,7 @@ impl Handle {
     ) -> Result<R, StoreError> {
         let (otx, orx) = tokio::sync::oneshot::channel();
         self.tx
-            .send(Box::new(move |s: &mut Store| -> Reply {
+            .send(Msg::Job(Box::new(move |s: &mut Store| -> Reply {
                 let r = f(s);
                 Box::new(move |committed| {
                     let _ = otx.send(if committed {
@@ -1291,7 +1322,17 @@ impl Handle {
                         Err(StoreError::RolledBack)
                     });
                 })
-            }))
+            })))
+            .map_err(|_| StoreError::Closed)?;
+        orx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Copies the whole log into the database file and empties it, between
+    /// two of the store thread's transactions (before exiting).
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        let (otx, orx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Msg::Checkpoint(otx))
             .map_err(|_| StoreError::Closed)?;
         orx.await.map_err(|_| StoreError::Closed)?
     }

@@ -106,6 +106,10 @@ fn once_end_to_end_then_conditional_get() {
     assert!(so.contains("«"), "snippet marks hits: {so}");
     // Broken and failing feeds are reported and the cycle still succeeds.
     assert!(se.contains("Broken") && se.contains("Down"), "{se}");
+    // Everything was folded into the database file before exiting.
+    let wal = dir.path().join("nw.db-wal");
+    let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal_len, 0, "{} left behind", wal.display());
 
     let db = Connection::open(dir.path().join("nw.db")).unwrap();
     assert_eq!(count(&db, "SELECT count(*) FROM articles"), 9);
