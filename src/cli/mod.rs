@@ -254,8 +254,10 @@ fn once(path: &Path, deliver_timeout: Duration, progress: bool) -> Result<u8> {
         }
         rep.pending = handle.call(|s| s.pending_count()).await??;
         // Leave the database file whole and the log empty for whoever
-        // opens it next.
-        handle.checkpoint().await?;
+        // opens it next (the work is done and committed either way).
+        if let Err(e) = handle.checkpoint().await {
+            tracing::warn!(error = %e, "could not fold the database log back into the file");
+        }
         Ok::<_, store::StoreError>(rep)
     })?;
     tracing::info!(

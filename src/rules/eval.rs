@@ -312,6 +312,7 @@ impl RuleSet {
             match automaton {
                 Automaton::Dfa(a) => self.walk(a, original, &mut raw),
                 Automaton::Nfa(a) => self.walk(a, original, &mut raw),
+                Automaton::Sparse(a) => self.walk(a, original, &mut raw),
             }
             // The normalized text, made only when a hit needs to look at it
             // (an Arabic pattern in a word too far back for the walk to

@@ -163,11 +163,13 @@ pub struct RuleSet {
 
 /// The automaton every pattern compiles into, walked a byte at a time as
 /// normalization produces the text (see `eval`): a full DFA while its
-/// table stays small, a contiguous NFA past that.
+/// table stays small, a contiguous NFA past that, a noncontiguous one when
+/// even that cannot be built.
 #[derive(Debug, Clone)]
 enum Automaton {
     Dfa(dfa::DFA),
     Nfa(nfa::contiguous::NFA),
+    Sparse(nfa::noncontiguous::NFA),
 }
 
 impl RuleSet {
@@ -539,6 +541,13 @@ pub fn compile(lists: Vec<TermListDef>, watches: Vec<WatchDef>) -> Result<RuleSe
                 .prefilter(false)
                 .build(&spelled)
                 .map(Automaton::Nfa)
+                .or_else(|_| {
+                    nfa::noncontiguous::Builder::new()
+                        .match_kind(MatchKind::Standard)
+                        .prefilter(false)
+                        .build(&spelled)
+                        .map(Automaton::Sparse)
+                })
         };
         match built {
             Ok(a) => Some(a),

@@ -613,8 +613,7 @@ impl Store {
                 tx.prepare_cached("SELECT 1 FROM articles WHERE feed_id = ?1 AND item_key = ?2")?;
             let mut seen_key =
                 tx.prepare_cached("SELECT 1 FROM sightings WHERE feed_id = ?1 AND item_key = ?2")?;
-            let mut own_url = tx
-                .prepare_cached("SELECT 1 FROM articles WHERE url = ?2 AND feed_id = ?1 LIMIT 1")?;
+            let mut own_url = tx.prepare_cached(OWN_URL)?;
             let mut seen_url = tx.prepare_cached(
                 "SELECT 1 FROM sightings WHERE feed_id = ?1 AND url = ?2 LIMIT 1",
             )?;
@@ -877,14 +876,19 @@ impl Store {
     /// Folds the write-ahead log back into the database file and empties
     /// it. Outside any transaction only: inside one, SQLite cannot.
     pub fn checkpoint(&mut self) -> Result<(), StoreError> {
-        // (busy, pages in the log, pages copied); busy when a reader or a
-        // transaction kept it from finishing.
-        let busy: i64 = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-        if busy != 0 {
-            tracing::debug!("checkpoint could not finish: the database is in use");
+        // (busy, pages in the log, pages copied). Busy when another
+        // checkpoint was running (SQLite does not wait for that one) or a
+        // reader kept it from finishing: tried again for a few seconds.
+        for _ in 0..100 {
+            let busy: i64 = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy == 0 {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        tracing::warn!("the database is in use: its log was not folded back into the file");
         Ok(())
     }
 
@@ -1204,6 +1208,8 @@ fn terms_from_json(s: &str) -> Vec<TermHit> {
 // The same story under another link, and the same story from another feed.
 const SAME_TITLE: &str = "SELECT id, summary FROM articles WHERE title_key = ?1 AND feed_id != ?2 AND fetched_at >= ?3 ORDER BY id LIMIT 5";
 const SAME_STORY: &str = "SELECT id FROM articles WHERE url = ?1 ORDER BY id LIMIT 1";
+// This feed's own article under this link.
+const OWN_URL: &str = "SELECT 1 FROM articles WHERE url = ?2 AND feed_id = ?1 LIMIT 1";
 
 /// What a job hands back: the reply to send once its batch is committed
 /// (`true`) or rolled back (`false`).
@@ -1247,24 +1253,40 @@ impl Handle {
             .spawn(move || {
                 let mut store = store;
                 let checkpointer = Checkpointer::start(&store);
+                // A transaction left open by a failure is not ours to
+                // continue: it is rolled back before the next batch.
+                let settle = |store: &mut Store| {
+                    if !store.conn.is_autocommit() {
+                        let _ = store.conn.execute_batch("ROLLBACK");
+                    }
+                };
+                // A full checkpoint, never beside the checkpointer's own.
+                let full_checkpoint = |store: &mut Store| {
+                    settle(store);
+                    let _alone = checkpointer.hold();
+                    store.checkpoint()
+                };
                 while let Ok(msg) = rx.recv() {
                     let first = match msg {
                         Msg::Job(job) => job,
                         Msg::Checkpoint(reply) => {
-                            let _ = reply.send(store.checkpoint());
+                            let _ = reply.send(full_checkpoint(&mut store));
                             continue;
                         }
                     };
-                    // A transaction left open by a failure is not ours to
-                    // continue: roll it back before the next batch.
-                    if !store.conn.is_autocommit() {
-                        let _ = store.conn.execute_batch("ROLLBACK");
-                    }
-                    // IMMEDIATE: the write lock is taken (waiting on the
-                    // checkpointer if need be) before anything is read; a
+                    settle(&mut store);
+                    let changes = store.conn.total_changes();
+                    // IMMEDIATE: the write lock is taken before anything is
+                    // read, waiting (busy timeout) for any other writer; a
                     // deferred transaction that read first could not wait
-                    // for it and would fail with "database is locked".
-                    let began = store.conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+                    // and would fail with "database is locked".
+                    let began = match store.conn.execute_batch("BEGIN IMMEDIATE") {
+                        Ok(()) => true,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot begin a transaction; each write commits on its own");
+                            false
+                        }
+                    };
                     let mut replies = vec![first(&mut store)];
                     let mut checkpoint = None;
                     while replies.len() < BATCH {
@@ -1287,19 +1309,20 @@ impl Handle {
                                 false
                             }
                         };
-                    if committed {
+                    if committed && store.conn.total_changes() != changes {
                         checkpointer.poke();
                     }
                     for reply in replies {
                         reply(committed);
                     }
                     if let Some(reply) = checkpoint {
-                        let _ = reply.send(store.checkpoint());
+                        let _ = reply.send(full_checkpoint(&mut store));
                     }
                 }
                 drop(checkpointer);
                 // Fold the WAL back into the main file on the way out.
-                let _ = store.conn.pragma_update(None, "wal_checkpoint", "TRUNCATE");
+                settle(&mut store);
+                let _ = store.checkpoint();
             })
             .map(|_| ())
             .unwrap_or_else(|e| panic!("cannot start the database thread: {e}"));
@@ -1345,11 +1368,15 @@ impl Handle {
 /// blocks the writer. When the writer pauses, the log is wholly copied and
 /// starts over at the next write; under a write load without pause the
 /// writer's own automatic checkpoint, at a large size, starts it over.
-/// Without commits the thread sleeps. Dropping it stops the thread and
+/// Without writes the thread sleeps. A full checkpoint of the store thread
+/// holds it off ([`Checkpointer::hold`]). Dropping it stops the thread and
 /// waits for it.
 struct Checkpointer {
     poke: Option<std::sync::mpsc::SyncSender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Held while a checkpoint runs (SQLite runs one at a time and makes
+    /// the other fail at once, without waiting).
+    gate: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 /// How long after a commit the [`Checkpointer`] runs (commits within it
@@ -1364,19 +1391,26 @@ const BACKSTOP_PAGES: i64 = 100_000;
 
 impl Checkpointer {
     fn start(store: &Store) -> Checkpointer {
+        let gate = std::sync::Arc::new(std::sync::Mutex::new(()));
         let none = Checkpointer {
             poke: None,
             thread: None,
+            gate: gate.clone(),
         };
         let Ok(conn) = Connection::open(&store.path) else {
             return none;
         };
+        // One checkpoint now: a connection that cannot do it (a read-only
+        // file, a log it cannot open) leaves the writer checkpointing itself.
         let setup = conn
             .busy_timeout(std::time::Duration::from_secs(1))
-            .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"));
-        if setup.is_err() {
+            .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
+            .and_then(|()| conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())));
+        if let Err(e) = setup {
+            tracing::warn!(error = %e, "no background checkpoints; the store thread checkpoints itself");
             return none;
         }
+        let held = gate.clone();
         let (poke, poked) = std::sync::mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("newswatch-ckpt".into())
@@ -1397,9 +1431,10 @@ impl Checkpointer {
                             }
                         }
                     }
+                    let _alone = held.lock().unwrap_or_else(|e| e.into_inner());
                     if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
                     {
-                        tracing::debug!(error = %e, "background checkpoint did not run");
+                        tracing::warn!(error = %e, "background checkpoint failed");
                     }
                     if !open {
                         break;
@@ -1415,7 +1450,13 @@ impl Checkpointer {
         Checkpointer {
             poke: Some(poke),
             thread: Some(thread),
+            gate,
         }
+    }
+
+    /// Keeps the background checkpoint from running while held.
+    fn hold(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.gate.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Says a transaction was committed (never waits).
@@ -1580,6 +1621,7 @@ mod tests {
         for (sql, index) in [
             (SAME_STORY, "articles_url"),
             (SAME_TITLE, "articles_title_key"),
+            (OWN_URL, "articles_url"),
         ] {
             let mut st = s
                 .conn
