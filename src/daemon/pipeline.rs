@@ -60,6 +60,10 @@ fn current_interval(row: &FeedRow, feed: &FeedConfig) -> Duration {
         .map_or(feed.interval, |s| Duration::from_secs(s as u64))
 }
 
+/// Documents up to this size are parsed on the runtime's worker; larger
+/// ones on the blocking pool.
+const INLINE_PARSE_MAX: usize = 64 * 1024;
+
 /// Polls `feed` once and records everything in the store.
 pub async fn poll_feed(
     cfg: &Arc<Config>,
@@ -169,15 +173,26 @@ pub async fn poll_feed(
     let first_poll = row.first_success_at.is_none();
     let cfg2 = Arc::clone(cfg);
     let tags = feed.tags.clone();
-    let parsed = tokio::task::spawn_blocking(move || {
+    let inline = bytes.len() <= INLINE_PARSE_MAX;
+    let job = move || {
         let parsed = parse_feed_http(&bytes, Some(&final_url), content_type.as_deref())?;
         let cutoff = now - cfg2.poll.backfill.as_secs() as i64;
         let items = match_articles(&cfg2, parsed.articles, &tags, |published| {
             first_poll && published.is_some_and(|p| p < cutoff)
         });
         Ok::<_, ParseError>((parsed.title, parsed.ttl, items))
-    })
-    .await;
+    };
+    // A small document is parsed right here (a fraction of a millisecond);
+    // a large one on the blocking pool, so the runtime's workers never
+    // stall on it.
+    let parsed: Result<_, String> = if inline {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+            .map_err(|_| "a panic while parsing".to_string())
+    } else {
+        tokio::task::spawn_blocking(job)
+            .await
+            .map_err(|e| e.to_string())
+    };
     let (title, ttl, items) = match parsed {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
