@@ -114,7 +114,7 @@ struct Walker<'r, 'o, A> {
 /// Where a [`Walker`] puts its hits.
 struct Found<'r> {
     rules: &'r RuleSet,
-    raw: Vec<RawHit>,
+    raw: &'r mut Vec<RawHit>,
 }
 
 impl Found<'_> {
@@ -399,10 +399,7 @@ impl RuleSet {
         let Ok(sid) = a.start_state(Anchored::No) else {
             return;
         };
-        let mut found = Found {
-            rules: self,
-            raw: std::mem::take(raw),
-        };
+        let mut found = Found { rules: self, raw };
         let mut starts = [0; RING];
         let mut recent = [0; RECENT];
         let mut w = Walker {
@@ -415,7 +412,6 @@ impl RuleSet {
             out: &mut found,
         };
         feed(original, &mut w);
-        *raw = found.raw;
     }
 
     fn score(&self, used: &Used) -> f64 {

@@ -487,11 +487,10 @@ impl Store {
     ) -> Result<Option<String>, StoreError> {
         let Some(target) = moved_to else {
             // Nothing to forget in the common case: then nothing is written.
-            self.conn
-                .prepare_cached(
-                    "UPDATE feeds SET moved_to = NULL, moved_seen = 0 WHERE id = ?1 AND (moved_to IS NOT NULL OR moved_seen != 0)",
-                )?
-                .execute([feed_id])?;
+            self.conn.exec(
+                "UPDATE feeds SET moved_to = NULL, moved_seen = 0 WHERE id = ?1 AND (moved_to IS NOT NULL OR moved_seen != 0)",
+                [feed_id],
+            )?;
             return Ok(None);
         };
         let tx = self.conn.savepoint()?;
@@ -563,7 +562,7 @@ impl Store {
         // or an I/O error: then the feed gets its own savepoint again.)
         let own = !self.bulk || self.conn.is_autocommit();
         if own {
-            self.conn.prepare_cached("SAVEPOINT ingest")?.execute([])?;
+            self.conn.exec("SAVEPOINT ingest", [])?;
         }
         let result = self.ingest_body(feed_id, feed_url, items, now, after);
         if !own {
@@ -576,11 +575,7 @@ impl Store {
         };
         match &result {
             Ok(_) => {
-                if let Err(e) = self
-                    .conn
-                    .prepare_cached("RELEASE ingest")
-                    .and_then(|mut st| st.execute([]))
-                {
+                if let Err(e) = self.conn.exec("RELEASE ingest", []) {
                     undo(&self.conn);
                     return Err(e.into());
                 }
@@ -1062,35 +1057,35 @@ fn record_poll_on(
             title,
             items,
         } => {
-            conn.prepare_cached(
+            conn.exec(
                 "UPDATE feeds SET etag = ?2, last_modified = ?3, body_hash = ?4, title = COALESCE(?5, title),
                     first_success_at = COALESCE(first_success_at, ?6), last_polled_at = ?6, last_success_at = ?6,
                     last_status = ?7, next_poll_at = ?8, error_streak = 0, last_error = NULL, items_seen = ?9,
                     interval_s = COALESCE(?10, interval_s), retry_until = NULL, error_kind = NULL
                  WHERE id = ?1",
-            )?
-            .execute(params![feed_id, validators.etag, validators.last_modified, body_hash, title, now, status, next_poll_at, *items as i64, sched.interval_s])?;
+                params![feed_id, validators.etag, validators.last_modified, body_hash, title, now, status, next_poll_at, *items as i64, sched.interval_s],
+            )?;
         }
         PollRecord::NotModified { status } => {
-            conn.prepare_cached(
+            conn.exec(
                 "UPDATE feeds SET first_success_at = COALESCE(first_success_at, ?2), last_polled_at = ?2, last_success_at = ?2,
                     last_status = ?3, next_poll_at = ?4, error_streak = 0, last_error = NULL,
                     interval_s = COALESCE(?5, interval_s), retry_until = NULL, error_kind = NULL
                  WHERE id = ?1",
-            )?
-            .execute(params![feed_id, now, status, next_poll_at, sched.interval_s])?;
+                params![feed_id, now, status, next_poll_at, sched.interval_s],
+            )?;
         }
         PollRecord::Failed {
             status,
             error,
             kind,
         } => {
-            conn.prepare_cached(
+            conn.exec(
                 "UPDATE feeds SET last_polled_at = ?2, last_status = ?3, next_poll_at = ?4,
                     error_streak = error_streak + 1, last_error = ?5, error_kind = ?6, retry_until = ?7
                  WHERE id = ?1",
-            )?
-            .execute(params![feed_id, now, status, next_poll_at, error, kind, sched.retry_until])?;
+                params![feed_id, now, status, next_poll_at, error, kind, sched.retry_until],
+            )?;
         }
     }
     Ok(())
