@@ -20,6 +20,15 @@ fn parse_duration_arg(_: &str) -> Result<std::time::Duration, String> {
 fn main() {
     println!("cargo:rerun-if-changed=src/cli/args.rs");
     println!("cargo:rerun-if-changed=build.rs");
+    // Packed relative relocations (DT_RELR, glibc 2.36+): the loader applies
+    // the binary's ~100,000 relative relocations from a table a fraction of
+    // the size, which shortens the time between exec and `main`, the one
+    // window in which a SIGTERM still meets the default action.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
+        && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu")
+    {
+        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    }
     let Some(out) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
         return;
     };

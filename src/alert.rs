@@ -8,19 +8,6 @@ use crate::model::{Severity, WatchMatch};
 use crate::store::PendingAlert;
 use std::fmt::Write as _;
 
-/// The watches of `alert` that `sink` routes, best first.
-pub fn routed<'a>(
-    alert: &'a PendingAlert,
-    sink: &SinkConfig,
-    feed_tags: &[String],
-) -> Vec<&'a WatchMatch> {
-    alert
-        .matches
-        .iter()
-        .filter(|m| sink.routes(&m.watch, m.severity, feed_tags))
-        .collect()
-}
-
 /// The highest severity among `watches`.
 pub fn top_severity(watches: &[&WatchMatch]) -> Severity {
     watches

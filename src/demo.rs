@@ -154,7 +154,8 @@ pub async fn run(out: &mut (dyn Write + Send)) -> Result<()> {
     let handle = store::Handle::spawn(Store::open(&cfg.storage.path)?);
     let fetcher = Fetcher::new(&cfg.http).map_err(anyhow::Error::msg)?;
     let client = service::delivery_client(&cfg).map_err(anyhow::Error::msg)?;
-    let rep = daemon::poll_all(&cfg, &fetcher, &handle, false).await?;
+    let ctx = daemon::PollCtx::new(Arc::clone(&cfg), fetcher, handle.clone());
+    let rep = daemon::poll_all(&ctx, false).await?;
     let sink: dispatch::LogOut = Arc::new(Mutex::new(std::io::sink()));
     let round =
         dispatch::until_idle(&cfg, &client, &handle, &sink, Duration::from_secs(10)).await?;
@@ -165,7 +166,7 @@ pub async fn run(out: &mut (dyn Write + Send)) -> Result<()> {
         rep.feeds, rep.new_articles, rep.matched, rep.alerts_queued, round.delivered
     )?;
     writeln!(out, "what fired:")?;
-    let rows = handle.call(|s| s.recent_matches(0, None, 100)).await??;
+    let rows = handle.recent_matches(0, None, 100).await?;
     for r in rows.iter().rev() {
         let mut terms: Vec<&str> = Vec::new();
         for t in &r.watch.terms {

@@ -47,16 +47,17 @@ impl FetchError {
     }
 
     /// A short name for the kind of failure, recorded on the feed.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> crate::model::ErrorKind {
+        use crate::model::ErrorKind;
         match self {
-            FetchError::Timeout => "timeout",
-            FetchError::Connect(_) => "connect",
-            FetchError::Status { status, .. } if *status == 429 => "rate-limited",
-            FetchError::Status { status, .. } if *status == 410 => "gone",
-            FetchError::Status { status, .. } if *status >= 500 => "http-5xx",
-            FetchError::Status { .. } => "http-4xx",
-            FetchError::TooLarge(_) => "too-large",
-            FetchError::Protocol(_) => "protocol",
+            FetchError::Timeout => ErrorKind::Timeout,
+            FetchError::Connect(_) => ErrorKind::Connect,
+            FetchError::Status { status, .. } if *status == 429 => ErrorKind::RateLimited,
+            FetchError::Status { status, .. } if *status == 410 => ErrorKind::Gone,
+            FetchError::Status { status, .. } if *status >= 500 => ErrorKind::Http5xx,
+            FetchError::Status { .. } => ErrorKind::Http4xx,
+            FetchError::TooLarge(_) => ErrorKind::TooLarge,
+            FetchError::Protocol(_) => ErrorKind::Protocol,
         }
     }
 

@@ -4,7 +4,10 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    newswatch::parse::install_panic_hook();
+    // Before anything else: a SIGTERM that arrives while `run` starts up
+    // waits for its handler instead of killing the process half-started.
+    newswatch::daemon::control::hold_signals();
+    newswatch::panics::install();
     let cli = newswatch::cli::parse();
     match newswatch::cli::run(cli) {
         Ok(code) => ExitCode::from(code),

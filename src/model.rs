@@ -204,14 +204,101 @@ pub struct MatchedArticle {
     pub article: Article,
     /// Every watch that fired (may be empty: unmatched articles are stored too).
     pub matches: Vec<WatchMatch>,
-    /// The sinks to alert (empty when nothing fired, nothing is routed, or the
-    /// item is too old for a feed's first poll).
-    pub sinks: Vec<String>,
+    /// Where it alerts, decided once here (stored with each outbox row,
+    /// never recomputed at delivery): each sink with the watches it routes,
+    /// best first. Empty when nothing fired or nothing is routed.
+    pub routes: Vec<Route>,
     /// True when the item is stored without alerting (backfill of a first poll).
     pub suppressed: bool,
     /// [`Article::fingerprint`], computed where the article is matched
     /// (beside the parser, on every core) rather than by the store.
     pub fingerprint: String,
+    /// The "same headline" key (`store::story_title_key`), computed off the
+    /// store's writer thread; `None` for unmatched articles and short titles.
+    pub title_key: Option<String>,
+    /// The summary's words for "the same summary" (`store::summary_words`),
+    /// computed with the title key.
+    pub summary_words: Vec<String>,
+}
+
+/// One sink an alert goes to, with the watches of the article it routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The sink's name.
+    pub sink: String,
+    /// The routed watches' names.
+    pub watches: Vec<String>,
+}
+
+/// The kind of a failed poll, as recorded on the feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The request timed out.
+    Timeout,
+    /// No connection (DNS, refused, TLS).
+    Connect,
+    /// HTTP 429.
+    RateLimited,
+    /// HTTP 410.
+    Gone,
+    /// Another 5xx.
+    Http5xx,
+    /// Another 4xx (or an unexpected status).
+    Http4xx,
+    /// The body was larger than `http.max_body`.
+    TooLarge,
+    /// A broken HTTP exchange (bad redirect, bad encoding, ...).
+    Protocol,
+    /// The document is not a feed at all.
+    NotAFeed,
+    /// A feed that could not be read.
+    Parse,
+    /// newswatch failed (a panic while polling).
+    Internal,
+}
+
+impl ErrorKind {
+    const ALL: [ErrorKind; 11] = [
+        ErrorKind::Timeout,
+        ErrorKind::Connect,
+        ErrorKind::RateLimited,
+        ErrorKind::Gone,
+        ErrorKind::Http5xx,
+        ErrorKind::Http4xx,
+        ErrorKind::TooLarge,
+        ErrorKind::Protocol,
+        ErrorKind::NotAFeed,
+        ErrorKind::Parse,
+        ErrorKind::Internal,
+    ];
+
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connect => "connect",
+            ErrorKind::RateLimited => "rate-limited",
+            ErrorKind::Gone => "gone",
+            ErrorKind::Http5xx => "http-5xx",
+            ErrorKind::Http4xx => "http-4xx",
+            ErrorKind::TooLarge => "too-large",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::NotAFeed => "not-a-feed",
+            ErrorKind::Parse => "parse",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    /// The kind named `s` (as stored), if any.
+    pub fn parse(s: &str) -> Option<ErrorKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What one ingest did, per feed poll.

@@ -73,6 +73,11 @@ pub fn run(cli: Cli) -> Result<u8> {
     let path = config_path(&cli);
     let format = cli.log_format;
     let init_logging = |default: &str| logging::init(format, default);
+    // Only `run` handles signals; every other command keeps their default
+    // actions (`main` held them blocked until here).
+    if !matches!(cli.command, Command::Run { .. }) {
+        crate::daemon::control::release_signals();
+    }
     match cli.command {
         Command::Man => {
             let mut out = std::io::stdout().lock();
@@ -219,40 +224,49 @@ fn check(path: &Path) -> Result<u8> {
 }
 
 fn run_daemon(path: &Path, shutdown_grace: Duration) -> Result<u8> {
-    let cfg = load_config(path)?;
-    let _lock = store::lock(&cfg.storage.path)?;
-    let st = Store::open(&cfg.storage.path)?;
-    let handle = store::Handle::spawn(st);
-    let opts = service::Options {
-        config_path: path.to_path_buf(),
-        shutdown_grace,
-    };
-    runtime()?.block_on(service::run(opts, cfg, handle))?;
-    Ok(0)
+    let rt = runtime()?;
+    rt.block_on(async {
+        // Handlers first: a SIGTERM held since `main` began, or one that
+        // arrives while the config loads, stops the daemon cleanly.
+        let signals =
+            daemon::control::Signals::install().context("cannot install the signal handlers")?;
+        let (tx, controls) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(signals.forward(tx));
+        let cfg = load_config(path)?;
+        let _lock = store::lock(&cfg.storage.path)?;
+        let handle = store::Handle::open(&cfg.storage.path)?;
+        let opts = service::Options {
+            config_path: path.to_path_buf(),
+            shutdown_grace,
+        };
+        let token = tokio_util::sync::CancellationToken::new();
+        service::run(opts, cfg, handle, controls, token).await?;
+        Ok(0)
+    })
 }
 
 fn once(path: &Path, deliver_timeout: Duration, progress: bool) -> Result<u8> {
     let cfg = Arc::new(load_config(path)?);
     let _lock = store::lock(&cfg.storage.path)?;
-    let st = Store::open(&cfg.storage.path)?;
-    let handle = store::Handle::spawn(st);
+    let handle = store::Handle::open(&cfg.storage.path)?;
     let fetcher = Fetcher::new(&cfg.http).map_err(anyhow::Error::msg)?;
     let client = service::delivery_client(&cfg).map_err(anyhow::Error::msg)?;
     let rt = runtime()?;
     let rep = rt.block_on(async {
-        let mut rep = daemon::poll_all(&cfg, &fetcher, &handle, progress).await?;
+        let ctx = daemon::PollCtx::new(Arc::clone(&cfg), fetcher, handle.clone());
+        let mut rep = daemon::poll_all(&ctx, progress).await?;
         let out: dispatch::LogOut = Arc::new(std::sync::Mutex::new(std::io::stdout()));
         let round = dispatch::until_idle(&cfg, &client, &handle, &out, deliver_timeout).await?;
         rep.delivered = round.delivered;
         let cutoff = daemon::now() - cfg.storage.retention.as_secs() as i64;
-        let pruned = handle.call(move |s| s.prune(cutoff)).await??;
+        let pruned = handle.prune(cutoff).await?;
         if pruned > 0 {
             tracing::info!(
                 pruned,
                 "retention: old unmatched articles emptied (keys kept)"
             );
         }
-        rep.pending = handle.call(|s| s.pending_count()).await??;
+        rep.pending = handle.pending_count().await?;
         // Leave the database file whole and the log empty for whoever
         // opens it next (the work is done and committed either way).
         if let Err(e) = handle.checkpoint().await {
@@ -486,7 +500,7 @@ fn scan_emit(
         let quiet: Vec<_> = items
             .into_iter()
             .map(|mut m| {
-                m.sinks.clear();
+                m.routes.clear();
                 m
             })
             .collect();
@@ -755,9 +769,19 @@ fn alerts(
             if id.is_none() && !dead {
                 anyhow::bail!("say which alert to retry (an id from `newswatch alerts`) or --dead");
             }
-            // A single UPDATE beside a running daemon is safe (WAL); its
-            // dispatcher picks the alert up at its next round.
-            let mut st = Store::open(&cfg.storage.path)?;
+            // With no daemon running, as the database's owner (lock held,
+            // migrations run). Beside a running daemon, one short UPDATE
+            // transaction without the lock and without migrating (SQLite
+            // serializes the two writers; a schema older than ours is
+            // refused, naming the daemon's PID); its dispatcher picks the
+            // alert up at its next round.
+            let (_lock, mut st) = match store::lock(&cfg.storage.path) {
+                Ok(lock) => (Some(lock), Store::open(&cfg.storage.path)?),
+                Err(store::StoreError::Locked { .. }) => {
+                    (None, Store::open_beside_owner(&cfg.storage.path)?)
+                }
+                Err(e) => return Err(e.into()),
+            };
             let n = st.requeue(id.as_deref(), dispatch::now_ms())?;
             println!("{n} alert(s) requeued");
             return Ok(if n == 0 && id.is_some() { 1 } else { 0 });
@@ -781,23 +805,25 @@ fn alerts(
         }
         None => {}
     }
-    if let Some(s) = state
-        && !matches!(s, "pending" | "delivered" | "dead" | "suppressed")
-    {
-        eprintln!(
-            "newswatch: unknown state {s:?}; expected pending, delivered, dead or suppressed"
-        );
-        return Ok(2);
-    }
+    let state = match state.map(|s| (s, store::OutboxState::parse(s))) {
+        None => None,
+        Some((_, Some(st))) => Some(st),
+        Some((s, None)) => {
+            eprintln!(
+                "newswatch: unknown state {s:?}; expected pending, delivered, dead or suppressed"
+            );
+            return Ok(2);
+        }
+    };
     let st = Store::open_read_only(&cfg.storage.path)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let t = crate::alert::rfc3339;
     for a in st.list_alerts(state, limit)? {
         if as_json {
             let line = json!({
-                "id": a.id, "sink": a.sink, "state": a.state, "attempts": a.attempts,
+                "id": a.id, "sink": a.sink, "state": a.state.as_str(), "attempts": a.attempts,
                 "detected_at": t(a.created_at), "delivered_at": a.delivered_at.map(t),
-                "next_attempt": (a.state == "pending").then(|| t(a.next_attempt_ms / 1000)),
+                "next_attempt": (a.state == store::OutboxState::Pending).then(|| t(a.next_attempt_ms / 1000)),
                 "last_error": a.last_error, "title": a.title, "url": a.url, "feed": a.feed,
             });
             writeln!(out, "{line}")?;
@@ -805,7 +831,12 @@ fn alerts(
             writeln!(
                 out,
                 "{}  {:<10} {:<10} {:>2} tries  {}  ({})",
-                a.id, a.state, a.sink, a.attempts, a.title, a.feed
+                a.id,
+                a.state.as_str(),
+                a.sink,
+                a.attempts,
+                a.title,
+                a.feed
             )?;
             if let Some(e) = &a.last_error {
                 writeln!(out, "    last error: {e}")?;
@@ -877,16 +908,16 @@ fn feeds(path: &Path, as_json: bool) -> Result<u8> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let t = crate::alert::rfc3339;
     for f in st.feeds()? {
-        let state = if f.state != "active" {
-            f.state.clone()
+        let state = if f.state != store::FeedState::Active {
+            f.state.as_str()
         } else if f.error_streak >= crate::schedule::LONG_STREAK {
-            "failing".into()
+            "failing"
         } else if f.error_streak > 0 {
-            "erroring".into()
+            "erroring"
         } else if f.last_polled_at.is_none() {
-            "new".into()
+            "new"
         } else {
-            "ok".into()
+            "ok"
         };
         if as_json {
             let line = json!({
@@ -894,7 +925,7 @@ fn feeds(path: &Path, as_json: bool) -> Result<u8> {
                 "last_polled": f.last_polled_at.map(t), "last_success": f.last_success_at.map(t),
                 "next_poll": f.next_poll_at.map(t), "interval_s": f.interval_s,
                 "retry_until": f.retry_until.map(t), "last_status": f.last_status,
-                "error_streak": f.error_streak, "error_kind": f.error_kind, "last_error": f.last_error,
+                "error_streak": f.error_streak, "error_kind": f.error_kind.map(|k| k.as_str()), "last_error": f.last_error,
                 "items": f.items_seen,
             });
             writeln!(out, "{line}")?;
@@ -920,7 +951,7 @@ fn feeds(path: &Path, as_json: bool) -> Result<u8> {
                 writeln!(
                     out,
                     "          last error ({}, {} in a row): {e}",
-                    f.error_kind.as_deref().unwrap_or("error"),
+                    f.error_kind.map_or("error", |k| k.as_str()),
                     f.error_streak
                 )?;
             }

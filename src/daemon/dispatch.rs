@@ -43,21 +43,10 @@ pub async fn round(
     store: &store::Handle,
     out: &LogOut,
 ) -> Result<Round, store::StoreError> {
-    let tags: Arc<HashMap<String, Vec<String>>> = Arc::new(
-        cfg.feeds
-            .iter()
-            .map(|f| (f.url.clone(), f.tags.clone()))
-            .collect(),
-    );
     let mut tasks = tokio::task::JoinSet::new();
     for sink in cfg.sinks.clone() {
-        let (store, client, out, tags) = (
-            store.clone(),
-            client.clone(),
-            Arc::clone(out),
-            Arc::clone(&tags),
-        );
-        tasks.spawn(async move { drain_sink(&sink, &client, &store, &out, &tags).await });
+        let (store, client, out) = (store.clone(), client.clone(), Arc::clone(out));
+        tasks.spawn(async move { drain_sink(&sink, &client, &store, &out).await });
     }
     let mut total = Round::default();
     while let Some(r) = tasks.join_next().await {
@@ -93,13 +82,11 @@ async fn drain_sink(
     client: &reqwest::Client,
     store: &store::Handle,
     out: &LogOut,
-    tags: &HashMap<String, Vec<String>>,
 ) -> Result<Round, store::StoreError> {
     let mut r = Round::default();
     loop {
         LAST_STEP_MS.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
-        let name = sink.name.clone();
-        let queue = store.call(move |s| s.sink_queue(&name, 50)).await??;
+        let queue = store.sink_queue(&sink.name, 50).await?;
         if queue.is_empty() {
             return Ok(r);
         }
@@ -115,21 +102,14 @@ async fn drain_sink(
                 return Ok(r);
             }
             Grouping::Digest if !due.is_empty() => {
-                let outcome = deliver_digest(sink, client, out, &due, tags).await;
+                let outcome = deliver_digest(sink, client, out, &due).await;
                 let now = now_ms();
                 let ids: Vec<String> = due.iter().map(|a| a.id.clone()).collect();
                 match outcome {
                     Delivery::Delivered => {
                         pace_record(&sink.name);
                         let n = ids.len();
-                        store
-                            .call(move |s| {
-                                for id in &ids {
-                                    s.mark_delivered(id, now / 1000)?;
-                                }
-                                Ok::<_, store::StoreError>(())
-                            })
-                            .await??;
+                        store.mark_delivered(ids, now / 1000).await?;
                         r.delivered += n;
                         tracing::info!(sink = %sink.name, alerts = n, "digest delivered");
                         continue;
@@ -141,14 +121,7 @@ async fn drain_sink(
                         let dead = first + 1 >= sink.max_attempts;
                         let retry_at = (!dead).then(|| now + d.as_millis() as i64);
                         tracing::warn!(sink = %sink.name, alerts = ids.len(), error = %error, "digest delivery failed");
-                        store
-                            .call(move |s| {
-                                for id in &ids {
-                                    s.mark_failed(id, now / 1000, &error, retry_at)?;
-                                }
-                                Ok::<_, store::StoreError>(())
-                            })
-                            .await??;
+                        store.mark_failed(ids, now / 1000, &error, retry_at).await?;
                         r.next_due_ms = retry_at;
                         return Ok(r);
                     }
@@ -162,18 +135,12 @@ async fn drain_sink(
                 r.next_due_ms = Some(a.next_attempt_ms);
                 return Ok(r);
             }
-            let feed_tags = tags
-                .get(&a.article.feed_url)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let outcome = deliver(sink, client, out, &a, feed_tags).await;
+            let outcome = deliver(sink, client, out, &a).await;
             let id = a.id.clone();
             match outcome {
                 Delivery::Delivered => {
                     pace_record(&sink.name);
-                    store
-                        .call(move |s| s.mark_delivered(&id, now / 1000))
-                        .await??;
+                    store.mark_delivered(vec![id], now / 1000).await?;
                     r.delivered += 1;
                     tracing::info!(sink = %sink.name, alert = %a.id, title = %a.article.title, "alert delivered");
                 }
@@ -189,10 +156,9 @@ async fn drain_sink(
                         tracing::warn!(sink = %sink.name, alert = %a.id, attempts, error = %error, retry_in = ?d, "delivery failed; will retry");
                         Some(now + d.as_millis() as i64)
                     };
-                    let msg = error.clone();
                     store
-                        .call(move |s| s.mark_failed(&id, now / 1000, &msg, retry_at))
-                        .await??;
+                        .mark_failed(vec![id], now / 1000, &error, retry_at)
+                        .await?;
                     if let Some(t) = retry_at {
                         // Keep this sink's order: nothing newer goes before this one.
                         r.next_due_ms = Some(t);
@@ -293,23 +259,10 @@ async fn deliver_digest(
     client: &reqwest::Client,
     out: &LogOut,
     alerts: &[&PendingAlert],
-    tags: &HashMap<String, Vec<String>>,
 ) -> Delivery {
-    let routed: Vec<Vec<&crate::model::WatchMatch>> = alerts
-        .iter()
-        .map(|a| {
-            let feed_tags = tags
-                .get(&a.article.feed_url)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let w = alert::routed(a, sink, feed_tags);
-            if w.is_empty() {
-                a.matches.iter().collect()
-            } else {
-                w
-            }
-        })
-        .collect();
+    // Each alert's watches as routed at ingest.
+    let routed: Vec<Vec<&crate::model::WatchMatch>> =
+        alerts.iter().map(|a| a.matches.iter().collect()).collect();
     let ids: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
     let key = digest_key(&ids);
     match sink.kind {
@@ -333,14 +286,10 @@ async fn deliver(
     client: &reqwest::Client,
     out: &LogOut,
     a: &PendingAlert,
-    feed_tags: &[String],
 ) -> Delivery {
     LAST_STEP_MS.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
-    let mut watches = alert::routed(a, sink, feed_tags);
-    if watches.is_empty() {
-        // Routing changed since the alert was queued: send what fired.
-        watches = a.matches.iter().collect();
-    }
+    // The watches routed to this sink when the alert was queued.
+    let watches: Vec<&crate::model::WatchMatch> = a.matches.iter().collect();
     let now = now_ms() / 1000;
     match sink.kind {
         SinkKind::Log => {
@@ -417,5 +366,57 @@ pub async fn send_test(sink: &SinkConfig, client: &reqwest::Client) -> Delivery 
         also_seen_in: Vec::new(),
     };
     let out: LogOut = Arc::new(Mutex::new(std::io::stdout()));
-    deliver(sink, client, &out, &alert, &[]).await
+    deliver(sink, client, &out, &alert).await
+}
+
+/// The dispatcher loop of `run`: one delivery round per wake-up (alerts
+/// queued, the next retry due, a reload), until `stop` is cancelled.
+pub(crate) async fn dispatch_loop(
+    mut cfg_rx: tokio::sync::watch::Receiver<Arc<Config>>,
+    stop: tokio_util::sync::CancellationToken,
+    store: store::Handle,
+    wake: Arc<tokio::sync::Notify>,
+    out: LogOut,
+    beats: Arc<super::service::Heartbeats>,
+) {
+    use std::sync::atomic::Ordering;
+    let mut cfg = cfg_rx.borrow_and_update().clone();
+    let mut client = match super::service::delivery_client(&cfg) {
+        Ok(c) => c,
+        Err(e) => {
+            // The supervisor reports the loop's end; say why first.
+            tracing::error!("{e}");
+            return;
+        }
+    };
+    loop {
+        beats.dispatcher.store(now_ms(), Ordering::Relaxed);
+        crate::fault::hit("dispatcher", "");
+        if stop.is_cancelled() {
+            break;
+        }
+        let next = match round(&cfg, &client, &store, &out).await {
+            Ok(r) => r.next_due_ms,
+            Err(e) => {
+                tracing::error!(error = %e, "delivery round failed");
+                None
+            }
+        };
+        beats.dispatcher.store(now_ms(), Ordering::Relaxed);
+        let idle = beats.max_idle.as_millis() as i64;
+        let wait = next.map_or(idle, |t| (t - now_ms()).clamp(10, idle)) as u64;
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = wake.notified() => {}
+            changed = cfg_rx.changed() => {
+                if changed.is_err() { break; }
+                cfg = cfg_rx.borrow_and_update().clone();
+                match super::service::delivery_client(&cfg) {
+                    Ok(c) => client = c,
+                    Err(e) => tracing::error!("{e}"),
+                }
+            }
+            _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+        }
+    }
 }

@@ -3,16 +3,20 @@
 //! Contains no SQL, no HTTP request building and no rule logic; it only
 //! sequences the stages.
 
+pub mod control;
 pub mod dispatch;
 pub mod hosts;
 pub mod pipeline;
+pub mod scheduler;
 pub mod service;
+pub mod supervise;
 
-use crate::config::Config;
+use crate::config::{Config, FeedConfig};
 use crate::fetch::Fetcher;
 use crate::model::Timestamp;
 use crate::store;
 use pipeline::PollResult;
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -47,66 +51,150 @@ pub struct CycleReport {
     pub pending: i64,
 }
 
+/// What every poll shares: the config it runs under, the HTTP client, the
+/// store, and the global and per-host limits.
+#[derive(Clone)]
+pub struct PollCtx {
+    /// The configuration.
+    pub cfg: Arc<Config>,
+    /// The feed client.
+    pub fetcher: Fetcher,
+    /// The store.
+    pub store: store::Handle,
+    /// Per-host slots and spacing.
+    pub gate: Arc<hosts::HostGate>,
+    /// Feeds fetched at once.
+    pub global: Arc<Semaphore>,
+}
+
+impl PollCtx {
+    /// The context for `cfg`, with fresh limits.
+    pub fn new(cfg: Arc<Config>, fetcher: Fetcher, store: store::Handle) -> PollCtx {
+        let global = Arc::new(Semaphore::new(cfg.http.concurrency));
+        let gate = Arc::new(hosts::HostGate::new(
+            cfg.http.per_host,
+            cfg.http.host_spacing,
+        ));
+        PollCtx {
+            cfg,
+            fetcher,
+            store,
+            gate,
+            global,
+        }
+    }
+}
+
 /// Polls one feed within the global and per-host limits, and slows its
 /// host down when the server says it is rate-limiting.
 pub async fn poll_one(
-    cfg: &Arc<Config>,
-    fetcher: &Fetcher,
-    store: &store::Handle,
-    gate: &hosts::HostGate,
-    global: &Semaphore,
-    feed: &crate::config::FeedConfig,
+    ctx: &PollCtx,
+    feed: &FeedConfig,
 ) -> Result<pipeline::Polled, store::StoreError> {
     let host = hosts::HostGate::host_of(&feed.url);
-    let _slot = gate.enter(&host).await;
-    let _permit = global.acquire().await;
-    let polled = pipeline::poll_feed(cfg, fetcher, store, feed, now()).await?;
+    let _slot = ctx.gate.enter(&host).await;
+    let _permit = ctx.global.acquire().await;
+    let polled = pipeline::poll_feed(&ctx.cfg, &ctx.fetcher, &ctx.store, feed, now()).await?;
     if polled.rate_limited {
-        gate.slow_down(&host);
+        ctx.gate.slow_down(&host);
     }
     Ok(polled)
+}
+
+/// The polls in flight: how `once` and `run` both spawn them. A poll task
+/// that panics is recorded as that feed's failed poll (kind `internal`),
+/// and the others go on.
+#[derive(Default)]
+pub struct Polls {
+    set: tokio::task::JoinSet<(FeedConfig, Result<pipeline::Polled, store::StoreError>)>,
+    feeds: HashMap<tokio::task::Id, FeedConfig>,
+}
+
+impl Polls {
+    /// No polls in flight.
+    pub fn new() -> Polls {
+        Polls::default()
+    }
+
+    /// Starts polling `feed` under `ctx`.
+    pub fn spawn(&mut self, ctx: &PollCtx, feed: FeedConfig) {
+        let ctx2 = ctx.clone();
+        let f = feed.clone();
+        let h = self.set.spawn(async move {
+            let r = poll_one(&ctx2, &f).await;
+            (f, r)
+        });
+        self.feeds.insert(h.id(), feed);
+    }
+
+    /// Whether none are in flight.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    /// The next poll to end, with its feed (`None` when none are in
+    /// flight): its result, or why its task died. Cancel-safe: nothing is
+    /// awaited once a poll has been taken out of the set.
+    pub async fn next(&mut self) -> Option<(FeedConfig, Ended)> {
+        let joined = self.set.join_next_with_id().await?;
+        match joined {
+            Ok((id, (feed, r))) => {
+                self.feeds.remove(&id);
+                Some((feed, Ended::Polled(r)))
+            }
+            Err(e) => {
+                let feed = self.feeds.remove(&e.id())?;
+                let why = if e.is_panic() {
+                    supervise::panic_message(&*e.into_panic())
+                } else {
+                    e.to_string()
+                };
+                Some((feed, Ended::Died(why)))
+            }
+        }
+    }
+}
+
+/// How a poll task ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// It ran to the end.
+    Polled(Result<pipeline::Polled, store::StoreError>),
+    /// It panicked (or was aborted): why.
+    Died(String),
+}
+
+impl Ended {
+    /// The poll's result; a task that died is first recorded as that
+    /// feed's failed poll (kind `internal`), so that the feed shows it and
+    /// is polled again on its backoff.
+    pub async fn settle(
+        self,
+        ctx: &PollCtx,
+        feed: &FeedConfig,
+    ) -> Result<pipeline::Polled, store::StoreError> {
+        match self {
+            Ended::Polled(r) => r,
+            Ended::Died(why) => {
+                tracing::error!(url = %feed.url, error = %why, "a poll task died; recorded as a failed poll");
+                pipeline::record_panic(&ctx.cfg, &ctx.store, feed, now(), &why).await
+            }
+        }
+    }
 }
 
 /// Polls every enabled feed once, concurrently within `http.concurrency`,
 /// `http.per_host` and `http.host_spacing`. With `progress`, a one-line
 /// counter on stderr (for terminals).
-pub async fn poll_all(
-    cfg: &Arc<Config>,
-    fetcher: &Fetcher,
-    store: &store::Handle,
-    progress: bool,
-) -> Result<CycleReport, store::StoreError> {
-    let global = Arc::new(Semaphore::new(cfg.http.concurrency));
-    let gate = Arc::new(hosts::HostGate::new(
-        cfg.http.per_host,
-        cfg.http.host_spacing,
-    ));
-    let mut tasks = tokio::task::JoinSet::new();
-    let total = cfg.feeds.iter().filter(|f| f.enabled).count();
-    for feed in cfg.feeds.iter().filter(|f| f.enabled) {
-        let (cfg, fetcher, store, feed, global, gate) = (
-            Arc::clone(cfg),
-            fetcher.clone(),
-            store.clone(),
-            feed.clone(),
-            Arc::clone(&global),
-            Arc::clone(&gate),
-        );
-        tasks.spawn(async move {
-            let r = poll_one(&cfg, &fetcher, &store, &gate, &global, &feed).await;
-            (feed, r)
-        });
+pub async fn poll_all(ctx: &PollCtx, progress: bool) -> Result<CycleReport, store::StoreError> {
+    let mut polls = Polls::new();
+    let total = ctx.cfg.feeds.iter().filter(|f| f.enabled).count();
+    for feed in ctx.cfg.feeds.iter().filter(|f| f.enabled) {
+        polls.spawn(ctx, feed.clone());
     }
     let mut rep = CycleReport::default();
-    while let Some(joined) = tasks.join_next().await {
-        let (feed, r) = match joined {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::error!(error = %e, "a poll task failed");
-                rep.failed += 1;
-                continue;
-            }
-        };
+    while let Some((feed, ended)) = polls.next().await {
+        let r = ended.settle(ctx, &feed).await;
         rep.feeds += 1;
         if progress {
             eprint!(

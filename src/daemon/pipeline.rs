@@ -4,10 +4,10 @@
 
 use crate::config::{Config, FeedConfig};
 use crate::fetch::{FetchError, Fetcher};
-use crate::model::{FetchOutcome, IngestReport, MatchedArticle, Timestamp};
+use crate::model::{ErrorKind, FetchOutcome, IngestReport, MatchedArticle, Route, Timestamp};
 use crate::parse::{ParseError, parse_feed_http};
 use crate::schedule::{self, Hints};
-use crate::store::{self, FeedRow, PollRecord, Sched};
+use crate::store::{self, FeedRow, FeedState, NextPoll, PollOutcome, Sched};
 use crate::text::hex_digest;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +64,8 @@ fn current_interval(row: &FeedRow, feed: &FeedConfig) -> Duration {
 /// ones on the blocking pool.
 const INLINE_PARSE_MAX: usize = 64 * 1024;
 
-/// Polls `feed` once and records everything in the store.
+/// Polls `feed` once and records everything in the store: the poll ends in
+/// one [`PollOutcome`], recorded by one store command.
 pub async fn poll_feed(
     cfg: &Arc<Config>,
     fetcher: &Fetcher,
@@ -72,11 +73,9 @@ pub async fn poll_feed(
     feed: &FeedConfig,
     now: Timestamp,
 ) -> Result<Polled, store::StoreError> {
-    let (url, name) = (feed.url.clone(), feed.name.clone());
-    let row = store
-        .call(move |s| s.ensure_feed(&url, &name, now))
-        .await??;
-    if row.state != "active" {
+    crate::fault::hit("poll", &feed.url);
+    let row = store.ensure_feed(&feed.url, &feed.name, now).await?;
+    if row.state != FeedState::Active {
         let why = format!(
             "{}: {}",
             row.state,
@@ -100,10 +99,28 @@ pub async fn poll_feed(
     let current = current_interval(&row, feed);
     let fetch_url = row.fetch_url.clone().unwrap_or_else(|| feed.url.clone());
     let fetched = fetcher.get(&fetch_url, &row.validators).await;
+    let quiet = |hints: Hints| {
+        let interval = schedule::after_success(&cfg.poll, current, 0, hints);
+        sched_in(now, interval)
+    };
     let (status, bytes, final_url, validators, content_type, max_age, moved_to) = match fetched {
         Ok(FetchOutcome::NotModified { status, moved_to }) => {
-            note_move(store, &row, moved_to).await?;
-            return not_modified(store, &row, cfg, current, status, None, now).await;
+            let outcome = PollOutcome::NotModified {
+                status,
+                refreshed: None,
+                moved_to,
+                sched: quiet(Hints::default()),
+            };
+            return record(
+                store,
+                &row,
+                feed,
+                now,
+                outcome,
+                PollResult::NotModified,
+                false,
+            )
+            .await;
         }
         Ok(FetchOutcome::Body {
             status,
@@ -123,50 +140,53 @@ pub async fn poll_feed(
             moved_to,
         ),
         Err(e) => {
-            if e.status() == Some(410) {
-                let id = row.id;
-                store
-                    .call(move |s| {
-                        s.set_feed_state(
-                            id,
-                            "gone",
-                            Some("HTTP 410 Gone: the publisher removed this feed"),
-                        )
-                    })
-                    .await??;
-            }
             let retry_after = match &e {
                 FetchError::Status { retry_after, .. } => *retry_after,
                 _ => None,
             };
+            let gone = (e.status() == Some(410)).then(|| {
+                (
+                    FeedState::Gone,
+                    "HTTP 410 Gone: the publisher removed this feed".to_string(),
+                )
+            });
             let kind = e.kind();
+            let status = e.status();
             return fail(
                 store,
                 &row,
+                feed,
                 cfg,
                 now,
-                e.status(),
-                PollError::from(e).to_string(),
-                kind,
-                retry_after,
+                Failure {
+                    status,
+                    error: PollError::from(e).to_string(),
+                    kind,
+                    retry_after,
+                    retire: gone,
+                },
             )
             .await;
         }
     };
     let body_hash = hex_digest(&[&bytes]);
-    let redirect = moved_to.clone();
     let same_etag = validators.etag.is_some() && validators.etag == row.validators.etag;
     if row.body_hash.as_deref() == Some(body_hash.as_str()) || same_etag {
         // The server ignored our validators but sent the same document.
-        note_move(store, &row, redirect).await?;
-        return not_modified(
+        let outcome = PollOutcome::NotModified {
+            status,
+            refreshed: Some((validators, body_hash)),
+            moved_to,
+            sched: quiet(Hints::default()),
+        };
+        return record(
             store,
             &row,
-            cfg,
-            current,
-            status,
-            Some((validators, body_hash)),
+            feed,
             now,
+            outcome,
+            PollResult::NotModified,
+            false,
         )
         .await;
     }
@@ -197,137 +217,91 @@ pub async fn poll_feed(
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
             let kind = if matches!(e, ParseError::Invalid(_) | ParseError::Empty) {
-                "not-a-feed"
+                ErrorKind::NotAFeed
             } else {
-                "parse"
+                ErrorKind::Parse
             };
-            return fail(
-                store,
-                &row,
-                cfg,
-                now,
-                Some(status),
-                PollError::from(e).to_string(),
+            let failure = Failure {
+                status: Some(status),
+                error: PollError::from(e).to_string(),
                 kind,
-                None,
-            )
-            .await;
+                retry_after: None,
+                retire: None,
+            };
+            return fail(store, &row, feed, cfg, now, failure).await;
         }
         Err(join) => {
-            return fail(
-                store,
-                &row,
-                cfg,
-                now,
-                Some(status),
-                format!("internal error while parsing: {join}"),
-                "internal",
-                None,
-            )
-            .await;
+            let failure = Failure {
+                status: Some(status),
+                error: format!("internal error while parsing: {join}"),
+                kind: ErrorKind::Internal,
+                retry_after: None,
+                retire: None,
+            };
+            return fail(store, &row, feed, cfg, now, failure).await;
         }
     };
-    let feed_url = feed.url.clone();
-    let n = items.len();
-    let pcfg = cfg.poll.clone();
-    let moved_from = row.fetch_url.clone().unwrap_or_else(|| row.url.clone());
-    let (report, switched, _items) = store
-        .call(move |s| {
-            // The target served a feed: the move counts towards
-            // confirmation (in the same commit as what it served).
-            let switched = s.record_move(row.id, redirect.as_deref(), MOVE_CONFIRMATIONS)?;
-            let mut next = now;
-            // Articles, matches, outbox rows and the feed's poll record: one commit.
-            let rep = s.ingest_then(row.id, &feed_url, &items, now, |conn, rep| {
-                let interval = schedule::after_success(
-                    &pcfg,
-                    current,
-                    rep.new_articles,
-                    Hints {
-                        feed_ttl: ttl,
-                        max_age,
-                    },
-                );
-                let sched = Sched {
-                    next_poll_at: now + interval.as_secs() as i64,
-                    interval_s: Some(interval.as_secs() as i64),
-                    retry_until: None,
-                };
-                next = sched.next_poll_at;
-                let rec = PollRecord::Fetched {
-                    status,
-                    validators,
-                    body_hash,
-                    title,
-                    items: n,
-                };
-                store::record_poll_in(conn, row.id, now, &rec, &sched)
-            })?;
-            // The articles go back to be freed here, not on the store thread.
-            Ok::<_, store::StoreError>(((rep, next), switched, items))
-        })
-        .await??;
-    if let Some(new) = switched {
-        tracing::info!(from = %moved_from, to = %new, "feed moved permanently; fetching it from its new address");
-    }
-    Ok(Polled {
-        rate_limited: false,
-        result: PollResult::Stored(report.0),
-        next_poll_at: report.1,
-    })
+    let hints = Hints {
+        feed_ttl: ttl,
+        max_age,
+    };
+    let busy = schedule::after_success(&cfg.poll, current, 1, hints);
+    let outcome = PollOutcome::Fetched {
+        status,
+        validators,
+        body_hash,
+        title,
+        items,
+        moved_to,
+        next: NextPoll {
+            if_new: sched_in(now, busy),
+            if_quiet: quiet(hints),
+        },
+    };
+    record(
+        store,
+        &row,
+        feed,
+        now,
+        outcome,
+        PollResult::NotModified,
+        false,
+    )
+    .await
 }
 
-async fn note_move(
-    store: &store::Handle,
-    row: &FeedRow,
-    moved_to: Option<String>,
-) -> Result<(), store::StoreError> {
-    let (id, from) = (
-        row.id,
-        row.fetch_url.clone().unwrap_or_else(|| row.url.clone()),
-    );
-    if let Some(new) = store
-        .call(move |s| s.record_move(id, moved_to.as_deref(), MOVE_CONFIRMATIONS))
-        .await??
-    {
-        tracing::info!(from = %from, to = %new, "feed moved permanently; fetching it from its new address");
-    }
-    Ok(())
-}
-
-async fn not_modified(
-    store: &store::Handle,
-    row: &FeedRow,
-    cfg: &Config,
-    current: Duration,
-    status: u16,
-    fetched: Option<(crate::model::Validators, String)>,
-    now: Timestamp,
-) -> Result<Polled, store::StoreError> {
-    let interval = schedule::after_success(&cfg.poll, current, 0, Hints::default());
-    let sched = Sched {
+fn sched_in(now: Timestamp, interval: Duration) -> Sched {
+    Sched {
         next_poll_at: now + interval.as_secs() as i64,
         interval_s: Some(interval.as_secs() as i64),
         retry_until: None,
-    };
-    let rec = match fetched {
-        Some((validators, body_hash)) => PollRecord::Fetched {
-            status,
-            validators,
-            body_hash,
-            title: None,
-            items: row.items_seen as usize,
-        },
-        None => PollRecord::NotModified { status },
-    };
-    let id = row.id;
-    store
-        .call(move |s| s.record_poll(id, now, &rec, &sched))
-        .await??;
+    }
+}
+
+/// Records `outcome` for `row` in one store command and says what the poll
+/// did (`result`, unless a document was stored).
+async fn record(
+    store: &store::Handle,
+    row: &FeedRow,
+    feed: &FeedConfig,
+    now: Timestamp,
+    outcome: PollOutcome,
+    result: PollResult,
+    rate_limited: bool,
+) -> Result<Polled, store::StoreError> {
+    let moved_from = row.fetch_url.clone().unwrap_or_else(|| row.url.clone());
+    let done = store
+        .record_poll(row.id, &feed.url, now, outcome, MOVE_CONFIRMATIONS)
+        .await?;
+    if let Some(new) = &done.switched_to {
+        tracing::info!(from = %moved_from, to = %new, "feed moved permanently; fetching it from its new address");
+    }
+    // The articles are freed here, not on the store thread.
+    drop(done.items);
     Ok(Polled {
-        rate_limited: false,
-        result: PollResult::NotModified,
-        next_poll_at: sched.next_poll_at,
+        rate_limited,
+        result: done.report.map_or(result, PollResult::Stored),
+        next_poll_at: done.next_poll_at,
     })
 }
 
@@ -344,74 +318,123 @@ pub fn match_articles(
         .into_iter()
         .map(|article| {
             let matches = cfg.rules.evaluate_article(&article);
-            let sinks: Vec<String> = cfg
+            // Routing is decided here, once: each sink with the watches it
+            // takes (stored with its outbox row).
+            let routes: Vec<Route> = cfg
                 .sinks
                 .iter()
-                .filter(|s| {
-                    matches
+                .filter_map(|s| {
+                    let watches: Vec<String> = matches
                         .iter()
-                        .any(|m| s.routes(&m.watch, m.severity, feed_tags))
+                        .filter(|m| s.routes(&m.watch, m.severity, feed_tags))
+                        .map(|m| m.watch.clone())
+                        .collect();
+                    (!watches.is_empty()).then(|| Route {
+                        sink: s.name.clone(),
+                        watches,
+                    })
                 })
-                .map(|s| s.name.clone())
                 .collect();
             let suppressed = !matches.is_empty() && suppress(article.published);
+            // The duplicate keys, here beside the matcher rather than on
+            // the store's writer thread (only matched articles need them).
+            let (title_key, summary_words) = if matches.is_empty() {
+                (None, Vec::new())
+            } else {
+                match store::story_title_key(&article.title) {
+                    Some(k) => (Some(k), store::summary_words(&article.summary)),
+                    None => (None, Vec::new()),
+                }
+            };
             MatchedArticle {
                 fingerprint: article.fingerprint(),
                 article,
                 matches,
-                sinks,
+                routes,
                 suppressed,
+                title_key,
+                summary_words,
             }
         })
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Why a poll failed, for [`fail`].
+struct Failure {
+    status: Option<u16>,
+    error: String,
+    kind: ErrorKind,
+    retry_after: Option<Duration>,
+    retire: Option<(FeedState, String)>,
+}
+
+/// Records a failed poll: backoff, and the feed's leaving the schedule
+/// after too many "not a feed" answers in a row.
 async fn fail(
     store: &store::Handle,
     row: &FeedRow,
+    feed: &FeedConfig,
     cfg: &Config,
     now: Timestamp,
-    status: Option<u16>,
-    error: String,
-    kind: &'static str,
-    retry_after: Option<Duration>,
+    f: Failure,
 ) -> Result<Polled, store::StoreError> {
     let streak = row.error_streak + 1;
-    let delay = schedule::after_failure(&cfg.poll, streak, retry_after, fastrand::f64());
+    let delay = schedule::after_failure(&cfg.poll, streak, f.retry_after, fastrand::f64());
     let next = now + delay.as_secs() as i64;
     let sched = Sched {
         next_poll_at: next,
         interval_s: None,
-        retry_until: retry_after.map(|_| next),
+        retry_until: f.retry_after.map(|_| next),
     };
-    let rec = PollRecord::Failed {
-        status,
-        error: error.clone(),
-        kind,
-    };
-    let id = row.id;
-    let disable = kind == "not-a-feed"
+    let disable = f.kind == ErrorKind::NotAFeed
         && streak >= NOT_A_FEED_LIMIT
-        && row.error_kind.as_deref() == Some("not-a-feed");
-    store
-        .call(move |s| {
-            s.record_poll(id, now, &rec, &sched)?;
-            if disable {
-                s.set_feed_state(
-                    id,
-                    "disabled",
-                    Some(&format!(
-                        "the URL answered {streak} times in a row with something that is not a feed"
-                    )),
-                )?;
-            }
-            Ok::<_, store::StoreError>(())
+        && row.error_kind == Some(ErrorKind::NotAFeed);
+    let retire = f.retire.or_else(|| {
+        disable.then(|| {
+            (
+                FeedState::Disabled,
+                format!(
+                    "the URL answered {streak} times in a row with something that is not a feed"
+                ),
+            )
         })
-        .await??;
-    Ok(Polled {
-        rate_limited: kind == "rate-limited",
-        result: PollResult::Failed(error),
-        next_poll_at: next,
-    })
+    });
+    let outcome = PollOutcome::Failed {
+        status: f.status,
+        kind: f.kind,
+        error: f.error.clone(),
+        sched,
+        retire,
+    };
+    let rate_limited = f.kind == ErrorKind::RateLimited;
+    record(
+        store,
+        row,
+        feed,
+        now,
+        outcome,
+        PollResult::Failed(f.error),
+        rate_limited,
+    )
+    .await
+}
+
+/// Records a poll task that panicked as that feed's failed poll (kind
+/// `internal`), so that the feed shows it and is polled again later.
+pub async fn record_panic(
+    cfg: &Config,
+    store: &store::Handle,
+    feed: &FeedConfig,
+    now: Timestamp,
+    why: &str,
+) -> Result<Polled, store::StoreError> {
+    let row = store.ensure_feed(&feed.url, &feed.name, now).await?;
+    let failure = Failure {
+        status: None,
+        error: format!("internal error while polling: {why}"),
+        kind: ErrorKind::Internal,
+        retry_after: None,
+        retire: None,
+    };
+    fail(store, &row, feed, cfg, now, failure).await
 }

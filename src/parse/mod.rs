@@ -227,16 +227,11 @@ thread_local! {
     static IN_PARSER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Installs a panic hook that stays quiet about panics inside the feed
-/// parser (they are caught and reported as that feed's [`ParseError`]) and
-/// reports every other panic as the default hook does.
-pub fn install_panic_hook() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if !IN_PARSER.with(std::cell::Cell::get) {
-            default(info);
-        }
-    }));
+/// Whether this thread is inside the feed parser, whose panics are caught
+/// and reported as that feed's [`ParseError`] (the panic hook stays quiet
+/// about them).
+pub fn in_parser() -> bool {
+    IN_PARSER.with(std::cell::Cell::get)
 }
 
 /// Dates as feed-rs reads them, without its cost on well-formed ones.

@@ -130,4 +130,12 @@ DELETE FROM sightings
  WHERE feed_id = (SELECT a.feed_id FROM articles a WHERE a.id = sightings.article_id);
 "#,
     ),
+    (
+        "routing decided at ingest: each outbox row keeps the watches it routes",
+        r#"
+-- A JSON array of watch names; NULL on rows queued before this migration
+-- (their sink then gets every watch of the article, as it did).
+ALTER TABLE outbox ADD COLUMN watches TEXT;
+"#,
+    ),
 ];

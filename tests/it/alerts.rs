@@ -602,7 +602,7 @@ fn twenty_crashes_lose_nothing_and_never_change_a_key() {
         got.len() == items
     });
     d.signal("TERM");
-    assert_eq!(d.wait_exit(15), Some(0));
+    assert_eq!(d.wait_exit(15), Some(0), "{}", d.log());
     assert!(
         all_in,
         "every story is delivered after 20 crashes ({items} stories)\n{}",

@@ -8,4 +8,5 @@ mod pipeline;
 mod polling;
 mod rules;
 mod service;
+mod supervision;
 mod support;

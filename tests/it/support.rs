@@ -401,7 +401,41 @@ impl Daemon {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("spawn newswatch run");
-        Daemon { child, log }
+        let d = Daemon { child, log };
+        d.wait_started();
+        d
+    }
+
+    /// Waits until the process has entered `main` (its first act is to
+    /// block SIGTERM, SIGINT and SIGHUP, which /proc shows), or has exited.
+    /// Before that the kernel and the dynamic loader are still mapping the
+    /// binary, and a signal meets its default action whatever the program
+    /// does; from then on a signal is the program's to handle.
+    pub fn wait_started(&self) {
+        let status = format!("/proc/{}/status", self.child.id());
+        let mask = |s: &str, key: &str| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+                .unwrap_or(0)
+        };
+        let term = 1u64 << (15 - 1);
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match std::fs::read_to_string(&status) {
+                // Blocked (main has begun) or caught (its handler is in).
+                Ok(s) if (mask(&s, "SigBlk:") | mask(&s, "SigCgt:")) & term != 0 => return,
+                // Gone already (or no /proc): nothing to wait for.
+                Err(_) => return,
+                Ok(s) if s.contains("State:\tZ") => return,
+                Ok(_) => {}
+            }
+            assert!(
+                std::time::Instant::now() < end,
+                "newswatch run did not reach main within 10 s"
+            );
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
     }
 
     pub fn log(&self) -> String {

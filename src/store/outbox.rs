@@ -1,0 +1,171 @@
+//! The alert outbox: each sink's queue, delivery outcomes, requeues and
+//! retention.
+
+use super::StoreError;
+use super::db::{ExecCached, Store};
+use super::types::{AlertRow, OutboxState, PendingAlert};
+use crate::model::Timestamp;
+use rusqlite::params;
+
+impl Store {
+    /// The pending alerts of one sink in the order they were detected
+    /// (due or not: delivery keeps that order, so a sink waits on its oldest).
+    pub fn sink_queue(&self, sink: &str, limit: usize) -> Result<Vec<PendingAlert>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, sink, attempts, created_at, next_attempt_ms, article_id, watches FROM outbox
+             WHERE sink = ?1 AND state = 'pending' ORDER BY created_at, rowid LIMIT ?2",
+        )?;
+        let rows = st
+            .query_map(params![sink, limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, sink, attempts, created_at, next_attempt_ms, article_id, watches) in rows {
+            let article = self.article(article_id)?;
+            let mut matches = self.article_matches(article_id)?;
+            // The watches routed at ingest (a row queued before routing was
+            // stored keeps every watch of its article).
+            if let Some(routed) = watches.and_then(|w| serde_json::from_str::<Vec<String>>(&w).ok())
+            {
+                matches.retain(|m| routed.contains(&m.watch));
+            }
+            let also_seen_in = self.other_sightings(article_id)?;
+            out.push(PendingAlert {
+                id,
+                sink,
+                attempts: attempts as u32,
+                created_at,
+                next_attempt_ms,
+                article,
+                matches,
+                also_seen_in,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Alerts in the outbox, newest first, optionally in one state.
+    pub fn list_alerts(
+        &self,
+        state: Option<OutboxState>,
+        limit: usize,
+    ) -> Result<Vec<AlertRow>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT o.id, o.sink, o.state, o.attempts, o.created_at, o.delivered_at, o.last_error, o.next_attempt_ms,
+                    a.title, a.url, f.name
+             FROM outbox o JOIN articles a ON a.id = o.article_id JOIN feeds f ON f.id = a.feed_id
+             WHERE (?1 IS NULL OR o.state = ?1) ORDER BY o.created_at DESC, o.rowid DESC LIMIT ?2",
+        )?;
+        let rows = st
+            .query_map(params![state.map(OutboxState::as_str), limit as i64], |r| {
+                Ok(AlertRow {
+                    id: r.get(0)?,
+                    sink: r.get(1)?,
+                    state: OutboxState::parse(&r.get::<_, String>(2)?)
+                        .unwrap_or(OutboxState::Pending),
+                    attempts: r.get(3)?,
+                    created_at: r.get(4)?,
+                    delivered_at: r.get(5)?,
+                    last_error: r.get(6)?,
+                    next_attempt_ms: r.get(7)?,
+                    title: r.get(8)?,
+                    url: r.get(9)?,
+                    feed: r.get(10)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Puts an alert (or, with `None`, every dead alert) back in the queue,
+    /// due now, with a fresh count of attempts. Returns how many.
+    pub fn requeue(&mut self, id: Option<&str>, now_ms: i64) -> Result<usize, StoreError> {
+        let n = match id {
+            Some(id) => self.conn.exec(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?2 WHERE id = ?1 AND state IN ('dead', 'pending', 'delivered')",
+                params![id, now_ms],
+            )?,
+            None => self.conn.exec(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?1 WHERE state = 'dead'",
+                params![now_ms],
+            )?,
+        };
+        Ok(n)
+    }
+
+    /// Retention: empties the text of unmatched articles fetched before
+    /// `cutoff` but keeps their keys, links and sightings, so an item that
+    /// reappears in a feed is still recognised and never alerts again.
+    /// Returns how many were pruned.
+    pub fn prune(&mut self, cutoff: Timestamp) -> Result<usize, StoreError> {
+        let n = self.conn.exec(
+            "UPDATE articles SET title = '', summary = '', content = '', pruned = 1
+             WHERE pruned = 0 AND fetched_at < ?1
+               AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.article_id = articles.id)",
+            [cutoff],
+        )?;
+        Ok(n)
+    }
+
+    /// Opens a transaction that the following ingests join until
+    /// [`Store::commit_batch`]: bulk loads commit every few thousand
+    /// How many alerts are pending (for any sink).
+    pub fn pending_count(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Marks an alert delivered.
+    pub fn mark_delivered(&mut self, id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let tx = self.conn.savepoint()?;
+        tx.exec(
+            "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL WHERE id = ?1",
+            params![id, now],
+        )?;
+        tx.exec(
+            "INSERT INTO deliveries (alert_id, attempt, at, outcome) SELECT id, attempts, ?2, 'delivered' FROM outbox WHERE id = ?1",
+            params![id, now],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: retried at `retry_at`, or dead when `None`.
+    pub fn mark_failed(
+        &mut self,
+        id: &str,
+        now: Timestamp,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.savepoint()?;
+        match retry_at {
+            Some(t) => tx.exec(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3 WHERE id = ?1",
+                params![id, t, error],
+            )?,
+            None => tx.exec(
+                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                params![id, error],
+            )?,
+        };
+        tx.exec(
+            "INSERT INTO deliveries (alert_id, attempt, at, outcome, detail) SELECT id, attempts, ?2, ?3, ?4 FROM outbox WHERE id = ?1",
+            params![id, now, if retry_at.is_some() { "retry" } else { "dead" }, error],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
