@@ -7,20 +7,22 @@
 //! touches the network or the database; the only I/O is reading the files
 //! the config names and the environment for `${VAR}` secrets.
 
+mod diag;
 pub mod raw;
+
+pub use diag::{ConfigError, ConfigIssue};
 
 use crate::model::Severity;
 use crate::rules::{self, RuleSet, SourcePos, TermListDef, WatchDef};
+use diag::Diagnostics;
 use raw::{RawFeed, RawHttp, RawPack, RawPoll, RawSink, RawStorage, SizeValue};
-use serde::Deserialize;
-use serde::de::IntoDeserializer;
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use toml::de::DeValue;
 
 /// Where the config is looked for when neither `--config` nor
 /// `$NEWSWATCH_CONFIG` says.
@@ -234,149 +236,7 @@ pub struct Config {
     pub warnings: Vec<String>,
 }
 
-/// One problem in the configuration, with its location.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigIssue {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line (0 when the problem is with the file as a whole).
-    pub line: usize,
-    /// 1-based column, in characters.
-    pub col: usize,
-    /// What is wrong and what was expected.
-    pub message: String,
-    /// The source line and the caret's width, for display.
-    pub excerpt: Option<(String, usize)>,
-}
-
-impl fmt::Display for ConfigIssue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            return write!(f, "{}: {}", self.file.display(), self.message);
-        }
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file.display(),
-            self.line,
-            self.col,
-            self.message
-        )?;
-        if let Some((text, width)) = &self.excerpt {
-            let pad: String = text
-                .chars()
-                .take(self.col.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            write!(
-                f,
-                "\n   | {text}\n   | {pad}{}",
-                "^".repeat((*width).max(1))
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// Every problem found in a configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The problems, in the order found.
-    pub issues: Vec<ConfigIssue>,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.issues.len();
-        writeln!(
-            f,
-            "{n} configuration error{}:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for i in &self.issues {
-            writeln!(f, "{i}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-/// Files read so far and the issues found in them.
-struct Loader {
-    files: Vec<(PathBuf, String)>,
-    issues: Vec<ConfigIssue>,
-    warnings: Vec<String>,
-}
-
-impl Loader {
-    fn read(&mut self, path: &Path) -> Option<usize> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                self.files.push((path.to_path_buf(), text));
-                Some(self.files.len() - 1)
-            }
-            Err(e) => {
-                self.issues.push(ConfigIssue {
-                    file: path.to_path_buf(),
-                    line: 0,
-                    col: 0,
-                    message: format!("cannot read: {e}"),
-                    excerpt: None,
-                });
-                None
-            }
-        }
-    }
-
-    fn issue(&mut self, file: usize, span: Range<usize>, message: impl Into<String>) {
-        let (path, text) = &self.files[file];
-        let start = span.start.min(text.len());
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-        let line = text[..start].matches('\n').count() + 1;
-        let col = text[line_start..start].chars().count() + 1;
-        let end = span.end.clamp(start, line_end);
-        let width = text[start..end].chars().count();
-        self.issues.push(ConfigIssue {
-            file: path.clone(),
-            line,
-            col,
-            message: message.into(),
-            excerpt: Some((text[line_start..line_end].to_string(), width)),
-        });
-    }
-
-    fn toml_error(&mut self, file: usize, e: &toml::de::Error) {
-        let msg = e.message().trim().to_string();
-        match e.span() {
-            Some(span) => self.issue(file, span, msg),
-            None => self.issue(file, 0..0, msg),
-        }
-    }
-
-    /// Parses a file's text (a copy kept by the caller) into its top-level table.
-    fn parse<'a>(&mut self, file: usize, text: &'a str) -> Option<DeTable<'a>> {
-        match DeTable::parse(text) {
-            Ok(t) => Some(t.into_inner()),
-            Err(e) => {
-                self.toml_error(file, &e);
-                None
-            }
-        }
-    }
-
-    /// Deserializes one value, recording the error on failure.
-    fn de<'a, T: Deserialize<'a>>(&mut self, file: usize, v: Spanned<DeValue<'a>>) -> Option<T> {
-        match T::deserialize(v.into_deserializer()) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                self.toml_error(file, &e);
-                None
-            }
-        }
-    }
-
+impl Diagnostics {
     fn duration(
         &mut self,
         file: usize,
@@ -503,8 +363,7 @@ impl Loader {
                         if is_glob {
                             // An empty conf.d-style folder is normal for `include`.
                             if key != "include" {
-                                self.warnings
-                                    .push(format!("`{key}` pattern {pattern} matches no file"));
+                                self.warn(format!("`{key}` pattern {pattern} matches no file"));
                             }
                         } else {
                             self.issue(
@@ -550,11 +409,7 @@ pub fn normalize_feed_url(s: &str) -> Result<String, String> {
 /// Reads and validates the configuration at `path`, with every rule pack and
 /// feed list it includes.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let mut ld = Loader {
-        files: Vec::new(),
-        issues: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut ld = Diagnostics::new();
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let base = if base.as_os_str().is_empty() {
         PathBuf::from(".")
@@ -562,11 +417,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         base
     };
     let Some(main) = ld.read(path) else {
-        return Err(ConfigError { issues: ld.issues });
+        return Err(ld.into_error());
     };
-    let main_text = ld.files[main].1.clone();
+    let main_text = ld.text(main).to_string();
     let Some(top) = ld.parse(main, &main_text) else {
-        return Err(ConfigError { issues: ld.issues });
+        return Err(ld.into_error());
     };
 
     let mut rules_pats: Vec<Spanned<String>> = Vec::new();
@@ -610,7 +465,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let include_files = ld.expand(main, &base, &include_pats, "include");
     for inc in &include_files {
         let Some(fi) = ld.read(inc) else { continue };
-        let text = ld.files[fi].1.clone();
+        let text = ld.text(fi).to_string();
         let Some(t) = ld.parse(fi, &text) else {
             continue;
         };
@@ -760,9 +615,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         if let Some(v) = &f.interval
             && (iv < poll_cfg.min_interval || iv > poll_cfg.max_interval)
         {
-            ld.warnings.push(format!(
+            ld.warn(format!(
                 "{}: feed {url}: interval {} is outside poll.min_interval..poll.max_interval and is clamped",
-                ld.files[fi].0.display(),
+                ld.path(fi).display(),
                 v.get_ref()
             ));
         }
@@ -794,7 +649,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let mut watch_defs = Vec::new();
     for rf in &rule_files {
         let Some(fi) = ld.read(rf) else { continue };
-        let text = ld.files[fi].1.clone();
+        let text = ld.text(fi).to_string();
         let Some(t) = ld.parse(fi, &text) else {
             continue;
         };
@@ -813,7 +668,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
                     .into_inner()
                     .into_iter()
                     .map(|e| {
-                        let off = string_content_offset(&ld.files[fi].1, e.span());
+                        let off = string_content_offset(ld.text(fi), e.span());
                         (
                             e.into_inner(),
                             SourcePos {
@@ -843,7 +698,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
                     }
                 },
             };
-            let qoff = string_content_offset(&ld.files[fi].1, w.query.span());
+            let qoff = string_content_offset(ld.text(fi), w.query.span());
             watch_defs.push(WatchDef {
                 name: w.name.get_ref().clone(),
                 name_pos: SourcePos {
@@ -874,8 +729,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             });
         }
     }
-    if rule_files.is_empty() && ld.issues.is_empty() {
-        ld.warnings.push(
+    if rule_files.is_empty() && !ld.has_issues() {
+        ld.warn(
             "no rule pack is loaded: no watch can fire (set `rules = [\"rules/*.toml\"]`)".into(),
         );
     }
@@ -946,7 +801,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let watches = s.watches.as_ref().map(|ws| {
             ws.iter()
                 .map(|w| {
-                    if !watch_names.contains(w.get_ref()) && ld.issues.is_empty() {
+                    if !watch_names.contains(w.get_ref()) && !ld.has_issues() {
                         ld.issue(
                             main,
                             w.span(),
@@ -1002,9 +857,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         });
     }
 
-    if !ld.issues.is_empty() {
-        return Err(ConfigError { issues: ld.issues });
-    }
+    let warnings = ld.finish()?;
     Ok(Config {
         path: path.to_path_buf(),
         storage: StorageConfig {
@@ -1026,15 +879,15 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         rules: ruleset,
         rule_files,
         include_files,
-        warnings: ld.warnings,
+        warnings,
     })
 }
 
 fn collect_array<'a>(
-    ld: &mut Loader,
+    ld: &mut Diagnostics,
     file: usize,
     v: Spanned<DeValue<'a>>,
-    mut each: impl FnMut(&mut Loader, Spanned<DeValue<'a>>),
+    mut each: impl FnMut(&mut Diagnostics, Spanned<DeValue<'a>>),
 ) {
     let span = v.span();
     match v.into_inner() {
