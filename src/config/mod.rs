@@ -8,49 +8,26 @@
 //! the config names and the environment for `${VAR}` secrets.
 
 mod diag;
+mod include;
 pub mod raw;
+mod secrets;
 
 pub use diag::{ConfigError, ConfigIssue};
+pub use secrets::Secret;
 
 use crate::model::Severity;
 use crate::rules::{self, RuleSet, SourcePos, TermListDef, WatchDef};
 use diag::Diagnostics;
-use raw::{RawFeed, RawHttp, RawPack, RawPoll, RawSink, RawStorage, SizeValue};
+use raw::{RawFeed, RawHttp, RawPoll, RawSink, RawStorage, SizeValue};
 use std::collections::{BTreeSet, HashSet};
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
-use toml::de::DeValue;
 
 /// Where the config is looked for when neither `--config` nor
 /// `$NEWSWATCH_CONFIG` says.
 pub const DEFAULT_PATH: &str = "/etc/newswatch/newswatch.toml";
-
-/// A secret value (webhook URL, signing key, token). Its `Debug` and
-/// `Display` never show the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The value, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
 
 /// `[storage]`, validated.
 #[derive(Debug, Clone)]
@@ -280,115 +257,6 @@ impl Diagnostics {
             }
         }
     }
-
-    /// Resolves a secret written inline, as `${VAR}`, or in a file.
-    fn secret(
-        &mut self,
-        file: usize,
-        base: &Path,
-        inline: &Option<Spanned<String>>,
-        from_file: &Option<Spanned<String>>,
-        key: &str,
-    ) -> Option<Secret> {
-        if let (Some(_), Some(f)) = (inline, from_file) {
-            self.issue(
-                file,
-                f.span(),
-                format!("give either `{key}` or `{key}_file`, not both"),
-            );
-            return None;
-        }
-        if let Some(v) = inline {
-            let s = v.get_ref().trim();
-            if let Some(var) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
-                return match std::env::var(var) {
-                    Ok(val) if !val.is_empty() => Some(Secret(val)),
-                    _ => {
-                        self.issue(
-                            file,
-                            v.span(),
-                            format!(
-                                "`{key}` refers to environment variable {var}, which is not set"
-                            ),
-                        );
-                        None
-                    }
-                };
-            }
-            return Some(Secret(s.to_string()));
-        }
-        if let Some(f) = from_file {
-            let p = resolve(base, f.get_ref());
-            return match std::fs::read_to_string(&p) {
-                Ok(s) if !s.trim().is_empty() => Some(Secret(s.trim().to_string())),
-                Ok(_) => {
-                    self.issue(
-                        file,
-                        f.span(),
-                        format!("`{key}_file` {} is empty", p.display()),
-                    );
-                    None
-                }
-                Err(e) => {
-                    self.issue(
-                        file,
-                        f.span(),
-                        format!("cannot read `{key}_file` {}: {e}", p.display()),
-                    );
-                    None
-                }
-            };
-        }
-        None
-    }
-
-    /// Expands a list of paths or glob patterns relative to `base`.
-    fn expand(
-        &mut self,
-        file: usize,
-        base: &Path,
-        pats: &[Spanned<String>],
-        key: &str,
-    ) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for p in pats {
-            let full = resolve(base, p.get_ref());
-            let pattern = full.to_string_lossy().to_string();
-            let is_glob = p.get_ref().contains(['*', '?', '[']);
-            match glob::glob(&pattern) {
-                Ok(paths) => {
-                    let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
-                    found.sort();
-                    if found.is_empty() {
-                        if is_glob {
-                            // An empty conf.d-style folder is normal for `include`.
-                            if key != "include" {
-                                self.warn(format!("`{key}` pattern {pattern} matches no file"));
-                            }
-                        } else {
-                            self.issue(
-                                file,
-                                p.span(),
-                                format!("`{key}` file {pattern} does not exist"),
-                            );
-                        }
-                    }
-                    out.extend(found);
-                }
-                Err(e) => self.issue(file, p.span(), format!("bad pattern in `{key}`: {e}")),
-            }
-        }
-        out
-    }
-}
-
-fn resolve(base: &Path, p: &str) -> PathBuf {
-    let p = Path::new(p);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
-    }
 }
 
 /// Normalizes a feed URL: parsed, http(s) only, fragment dropped.
@@ -410,12 +278,7 @@ pub fn normalize_feed_url(s: &str) -> Result<String, String> {
 /// feed list it includes.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let mut ld = Diagnostics::new();
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let base = if base.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        base
-    };
+    let base = include::base_dir(path);
     let Some(main) = ld.read(path) else {
         return Err(ld.into_error());
     };
@@ -429,7 +292,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let mut storage = RawStorage::default();
     let mut http = RawHttp::default();
     let mut poll = RawPoll::default();
-    let mut raw_feeds: Vec<(usize, RawFeed, Range<usize>)> = Vec::new();
+    let mut raw_feeds: Vec<(usize, RawFeed)> = Vec::new();
     let mut raw_sinks: Vec<RawSink> = Vec::new();
 
     for (k, v) in top {
@@ -440,13 +303,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             "storage" => storage = ld.de(main, v).unwrap_or_default(),
             "http" => http = ld.de(main, v).unwrap_or_default(),
             "poll" => poll = ld.de(main, v).unwrap_or_default(),
-            "feed" => collect_array(&mut ld, main, v, |ld, item| {
-                let span = item.span();
+            "feed" => include::collect_array(&mut ld, main, v, |ld, item| {
                 if let Some(f) = ld.de::<RawFeed>(main, item) {
-                    raw_feeds.push((main, f, span));
+                    raw_feeds.push((main, f));
                 }
             }),
-            "sink" => collect_array(&mut ld, main, v, |ld, item| {
+            "sink" => include::collect_array(&mut ld, main, v, |ld, item| {
                 if let Some(s) = ld.de::<RawSink>(main, item) {
                     raw_sinks.push(s);
                 }
@@ -462,33 +324,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     }
 
     // Included feed lists.
-    let include_files = ld.expand(main, &base, &include_pats, "include");
-    for inc in &include_files {
-        let Some(fi) = ld.read(inc) else { continue };
-        let text = ld.text(fi).to_string();
-        let Some(t) = ld.parse(fi, &text) else {
-            continue;
-        };
-        for (k, v) in t {
-            if k.get_ref().as_ref() == "feed" {
-                collect_array(&mut ld, fi, v, |ld, item| {
-                    let span = item.span();
-                    if let Some(f) = ld.de::<RawFeed>(fi, item) {
-                        raw_feeds.push((fi, f, span));
-                    }
-                });
-            } else {
-                ld.issue(
-                    fi,
-                    k.span(),
-                    format!(
-                        "unknown key `{}` in an included feed list; expected only [[feed]]",
-                        k.get_ref()
-                    ),
-                );
-            }
-        }
-    }
+    let include_files = include::expand(&mut ld, main, &base, &include_pats, "include");
+    include::read_feed_lists(&mut ld, &include_files, &mut raw_feeds);
 
     // [storage]
     let storage_path = match &storage.path {
@@ -599,7 +436,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     // [[feed]]
     let mut feeds = Vec::new();
     let mut seen_urls = HashSet::new();
-    for (fi, f, _span) in raw_feeds {
+    for (fi, f) in raw_feeds {
         let url = match normalize_feed_url(f.url.get_ref()) {
             Ok(u) => u,
             Err(m) => {
@@ -644,16 +481,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     }
 
     // Rule packs.
-    let rule_files = ld.expand(main, &base, &rules_pats, "rules");
+    let rule_files = include::expand(&mut ld, main, &base, &rules_pats, "rules");
     let mut lists = Vec::new();
     let mut watch_defs = Vec::new();
     for rf in &rule_files {
-        let Some(fi) = ld.read(rf) else { continue };
-        let text = ld.text(fi).to_string();
-        let Some(t) = ld.parse(fi, &text) else {
-            continue;
-        };
-        let Some(pack) = ld.de::<RawPack>(fi, Spanned::new(0..0, DeValue::Table(t))) else {
+        let Some((fi, pack)) = include::read_rule_pack(&mut ld, rf) else {
             continue;
         };
         for (name, entries) in pack.terms {
@@ -763,9 +595,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             ld.issue(main, s.kind.span(), format!("unknown sink kind {:?}; expected webhook, slack, discord, teams, telegram, ntfy or log", s.kind.get_ref()));
             continue;
         };
-        let url = ld.secret(main, &base, &s.url, &s.url_file, "url");
-        let secret = ld.secret(main, &base, &s.secret, &s.secret_file, "secret");
-        let token = ld.secret(main, &base, &s.token, &s.token_file, "token");
+        let url = secrets::resolve(&mut ld, main, &base, &s.url, &s.url_file, "url");
+        let secret = secrets::resolve(&mut ld, main, &base, &s.secret, &s.secret_file, "secret");
+        let token = secrets::resolve(&mut ld, main, &base, &s.token, &s.token_file, "token");
         let needs_url = !matches!(kind, SinkKind::Log | SinkKind::Telegram);
         if needs_url && url.is_none() && s.url.is_none() && s.url_file.is_none() {
             ld.issue(
@@ -881,23 +713,6 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         include_files,
         warnings,
     })
-}
-
-fn collect_array<'a>(
-    ld: &mut Diagnostics,
-    file: usize,
-    v: Spanned<DeValue<'a>>,
-    mut each: impl FnMut(&mut Diagnostics, Spanned<DeValue<'a>>),
-) {
-    let span = v.span();
-    match v.into_inner() {
-        DeValue::Array(items) => {
-            for item in items {
-                each(ld, item);
-            }
-        }
-        _ => ld.issue(file, span, "expected an array of tables ([[...]])"),
-    }
 }
 
 /// The byte offset where a string value's content starts, given the span of
