@@ -6,597 +6,125 @@
 //! line and column (with the offending line and a caret). Nothing here
 //! touches the network or the database; the only I/O is reading the files
 //! the config names and the environment for `${VAR}` secrets.
+//!
+//! [`load`] only sequences the steps; each has its own module:
+//! `diag.rs` collects located problems, `include.rs` expands `include` and
+//! `rules` and reads those files, `validate/` checks each section of the
+//! main file, `secrets.rs` resolves secret values, `packs.rs` turns rule packs
+//! into compiled rules, `types.rs` holds the validated result and [`raw`] the
+//! serde schema.
 
+mod diag;
+mod include;
+mod packs;
 pub mod raw;
+mod secrets;
+mod types;
+mod validate;
 
-use crate::model::Severity;
-use crate::rules::{self, RuleSet, SourcePos, TermListDef, WatchDef};
-use raw::{RawFeed, RawHttp, RawPack, RawPoll, RawSink, RawStorage, SizeValue};
-use serde::Deserialize;
-use serde::de::IntoDeserializer;
-use std::collections::{BTreeSet, HashSet};
-use std::fmt;
-use std::ops::Range;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+pub use diag::{ConfigError, ConfigIssue};
+pub use secrets::Secret;
+pub use types::{Config, FeedConfig, HttpConfig, PollConfig, SinkConfig, SinkKind, StorageConfig};
+pub use validate::normalize_feed_url;
+
+use diag::Diagnostics;
+use raw::{RawFeed, RawHttp, RawPoll, RawSink, RawStorage};
+use std::path::Path;
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use toml::de::DeTable;
 
 /// Where the config is looked for when neither `--config` nor
 /// `$NEWSWATCH_CONFIG` says.
 pub const DEFAULT_PATH: &str = "/etc/newswatch/newswatch.toml";
 
-/// A secret value (webhook URL, signing key, token). Its `Debug` and
-/// `Display` never show the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The value, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-/// `[storage]`, validated.
-#[derive(Debug, Clone)]
-pub struct StorageConfig {
-    /// The database file, resolved.
-    pub path: PathBuf,
-    /// Unmatched articles older than this are pruned (keys kept).
-    pub retention: Duration,
-}
-
-/// `[http]`, validated.
-#[derive(Debug, Clone)]
-pub struct HttpConfig {
-    /// The `User-Agent` header.
-    pub user_agent: String,
-    /// Total time for one request.
-    pub timeout: Duration,
-    /// Time to connect.
-    pub connect_timeout: Duration,
-    /// Body cap in bytes (decompressed).
-    pub max_body: u64,
-    /// Feeds in flight.
-    pub concurrency: usize,
-    /// Requests in flight per host.
-    pub per_host: usize,
-    /// Least time between two request starts to one host.
-    pub host_spacing: Duration,
-}
-
-/// `[poll]`, validated.
-#[derive(Debug, Clone)]
-pub struct PollConfig {
-    /// Default interval.
-    pub interval: Duration,
-    /// Lower bound for any feed's interval.
-    pub min_interval: Duration,
-    /// Upper bound for any feed's interval.
-    pub max_interval: Duration,
-    /// First-poll alert window.
-    pub backfill: Duration,
-}
-
-/// One feed, validated.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FeedConfig {
-    /// The URL, normalized (its identity).
-    pub url: String,
-    /// Display name.
-    pub name: String,
-    /// Poll interval (already bounded by `poll`).
-    pub interval: Duration,
-    /// Labels for routing.
-    pub tags: Vec<String>,
-    /// False: configured but not polled.
-    pub enabled: bool,
-}
-
-/// The kinds of sink.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SinkKind {
-    /// Generic JSON webhook (body version 1).
-    Webhook,
-    /// Slack incoming webhook.
-    Slack,
-    /// Discord webhook.
-    Discord,
-    /// Microsoft Teams workflow webhook.
-    Teams,
-    /// Telegram Bot API.
-    Telegram,
-    /// ntfy topic.
-    Ntfy,
-    /// Write each alert to standard output.
-    Log,
-}
-
-impl SinkKind {
-    fn parse(s: &str) -> Option<SinkKind> {
-        Some(match s {
-            "webhook" => SinkKind::Webhook,
-            "slack" => SinkKind::Slack,
-            "discord" => SinkKind::Discord,
-            "teams" => SinkKind::Teams,
-            "telegram" => SinkKind::Telegram,
-            "ntfy" => SinkKind::Ntfy,
-            "log" => SinkKind::Log,
-            _ => return None,
-        })
-    }
-
-    /// The name used in the config.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SinkKind::Webhook => "webhook",
-            SinkKind::Slack => "slack",
-            SinkKind::Discord => "discord",
-            SinkKind::Teams => "teams",
-            SinkKind::Telegram => "telegram",
-            SinkKind::Ntfy => "ntfy",
-            SinkKind::Log => "log",
-        }
-    }
-}
-
-/// One sink, validated.
-#[derive(Debug, Clone)]
-pub struct SinkConfig {
-    /// Unique name.
-    pub name: String,
-    /// Kind.
-    pub kind: SinkKind,
-    /// Endpoint (absent for `log`).
-    pub url: Option<Secret>,
-    /// HMAC signing secret.
-    pub secret: Option<Secret>,
-    /// Telegram bot token.
-    pub token: Option<Secret>,
-    /// Telegram chat id.
-    pub chat_id: Option<String>,
-    /// Watches routed here; `None` means all.
-    pub watches: Option<Vec<String>>,
-    /// Feed tags routed here; `None` means all feeds.
-    pub tags: Option<Vec<String>>,
-    /// Lowest severity sent.
-    pub min_severity: Severity,
-    /// Attempts before an alert is dead.
-    pub max_attempts: u32,
-    /// First retry delay.
-    pub retry_base: Duration,
-    /// Longest retry delay.
-    pub retry_max: Duration,
-    /// Time for one delivery request.
-    pub timeout: Duration,
-    /// Messages per minute before grouping into a digest (`None`: no limit).
-    pub max_per_minute: Option<u32>,
-    /// Digest window (`None`: one message per alert).
-    pub digest: Option<Duration>,
-}
-
-impl SinkConfig {
-    /// Whether an alert for `watch` at `severity` from a feed with `tags`
-    /// goes to this sink.
-    pub fn routes(&self, watch: &str, severity: Severity, feed_tags: &[String]) -> bool {
-        if severity < self.min_severity {
-            return false;
-        }
-        if let Some(ws) = &self.watches
-            && !ws.iter().any(|w| w == watch)
-        {
-            return false;
-        }
-        if let Some(ts) = &self.tags
-            && !ts.iter().any(|t| feed_tags.contains(t))
-        {
-            return false;
-        }
-        true
-    }
-}
-
-/// The whole validated configuration. Immutable: a reload builds a new one.
-#[derive(Debug)]
-pub struct Config {
-    /// The main config file.
-    pub path: PathBuf,
-    /// Storage settings.
-    pub storage: StorageConfig,
-    /// HTTP settings.
-    pub http: HttpConfig,
-    /// Polling settings.
-    pub poll: PollConfig,
-    /// Feeds, from the main file and its includes.
-    pub feeds: Vec<FeedConfig>,
-    /// Sinks.
-    pub sinks: Vec<SinkConfig>,
-    /// The compiled rule packs.
-    pub rules: RuleSet,
-    /// The rule pack files that were read.
-    pub rule_files: Vec<PathBuf>,
-    /// The feed list files that were included.
-    pub include_files: Vec<PathBuf>,
-    /// Things that are allowed but probably not meant.
-    pub warnings: Vec<String>,
-}
-
-/// One problem in the configuration, with its location.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigIssue {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line (0 when the problem is with the file as a whole).
-    pub line: usize,
-    /// 1-based column, in characters.
-    pub col: usize,
-    /// What is wrong and what was expected.
-    pub message: String,
-    /// The source line and the caret's width, for display.
-    pub excerpt: Option<(String, usize)>,
-}
-
-impl fmt::Display for ConfigIssue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            return write!(f, "{}: {}", self.file.display(), self.message);
-        }
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file.display(),
-            self.line,
-            self.col,
-            self.message
-        )?;
-        if let Some((text, width)) = &self.excerpt {
-            let pad: String = text
-                .chars()
-                .take(self.col.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            write!(
-                f,
-                "\n   | {text}\n   | {pad}{}",
-                "^".repeat((*width).max(1))
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// Every problem found in a configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The problems, in the order found.
-    pub issues: Vec<ConfigIssue>,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.issues.len();
-        writeln!(
-            f,
-            "{n} configuration error{}:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for i in &self.issues {
-            writeln!(f, "{i}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-/// Files read so far and the issues found in them.
-struct Loader {
-    files: Vec<(PathBuf, String)>,
-    issues: Vec<ConfigIssue>,
-    warnings: Vec<String>,
-}
-
-impl Loader {
-    fn read(&mut self, path: &Path) -> Option<usize> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                self.files.push((path.to_path_buf(), text));
-                Some(self.files.len() - 1)
-            }
-            Err(e) => {
-                self.issues.push(ConfigIssue {
-                    file: path.to_path_buf(),
-                    line: 0,
-                    col: 0,
-                    message: format!("cannot read: {e}"),
-                    excerpt: None,
-                });
-                None
-            }
-        }
-    }
-
-    fn issue(&mut self, file: usize, span: Range<usize>, message: impl Into<String>) {
-        let (path, text) = &self.files[file];
-        let start = span.start.min(text.len());
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-        let line = text[..start].matches('\n').count() + 1;
-        let col = text[line_start..start].chars().count() + 1;
-        let end = span.end.clamp(start, line_end);
-        let width = text[start..end].chars().count();
-        self.issues.push(ConfigIssue {
-            file: path.clone(),
-            line,
-            col,
-            message: message.into(),
-            excerpt: Some((text[line_start..line_end].to_string(), width)),
-        });
-    }
-
-    fn toml_error(&mut self, file: usize, e: &toml::de::Error) {
-        let msg = e.message().trim().to_string();
-        match e.span() {
-            Some(span) => self.issue(file, span, msg),
-            None => self.issue(file, 0..0, msg),
-        }
-    }
-
-    /// Parses a file's text (a copy kept by the caller) into its top-level table.
-    fn parse<'a>(&mut self, file: usize, text: &'a str) -> Option<DeTable<'a>> {
-        match DeTable::parse(text) {
-            Ok(t) => Some(t.into_inner()),
-            Err(e) => {
-                self.toml_error(file, &e);
-                None
-            }
-        }
-    }
-
-    /// Deserializes one value, recording the error on failure.
-    fn de<'a, T: Deserialize<'a>>(&mut self, file: usize, v: Spanned<DeValue<'a>>) -> Option<T> {
-        match T::deserialize(v.into_deserializer()) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                self.toml_error(file, &e);
-                None
-            }
-        }
-    }
-
-    fn duration(
-        &mut self,
-        file: usize,
-        v: &Option<Spanned<String>>,
-        default: Duration,
-    ) -> Duration {
-        match v {
-            None => default,
-            Some(s) => match raw::parse_duration(s.get_ref()) {
-                Ok(d) => d,
-                Err(m) => {
-                    self.issue(file, s.span(), m);
-                    default
-                }
-            },
-        }
-    }
-
-    fn positive(
-        &mut self,
-        file: usize,
-        v: &Option<Spanned<i64>>,
-        default: usize,
-        max: usize,
-        what: &str,
-    ) -> usize {
-        match v {
-            None => default,
-            Some(n) => {
-                let x = *n.get_ref();
-                if x < 1 || x as u64 > max as u64 {
-                    self.issue(
-                        file,
-                        n.span(),
-                        format!("{what} must be between 1 and {max}, not {x}"),
-                    );
-                    default
-                } else {
-                    x as usize
-                }
-            }
-        }
-    }
-
-    /// Resolves a secret written inline, as `${VAR}`, or in a file.
-    fn secret(
-        &mut self,
-        file: usize,
-        base: &Path,
-        inline: &Option<Spanned<String>>,
-        from_file: &Option<Spanned<String>>,
-        key: &str,
-    ) -> Option<Secret> {
-        if let (Some(_), Some(f)) = (inline, from_file) {
-            self.issue(
-                file,
-                f.span(),
-                format!("give either `{key}` or `{key}_file`, not both"),
-            );
-            return None;
-        }
-        if let Some(v) = inline {
-            let s = v.get_ref().trim();
-            if let Some(var) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
-                return match std::env::var(var) {
-                    Ok(val) if !val.is_empty() => Some(Secret(val)),
-                    _ => {
-                        self.issue(
-                            file,
-                            v.span(),
-                            format!(
-                                "`{key}` refers to environment variable {var}, which is not set"
-                            ),
-                        );
-                        None
-                    }
-                };
-            }
-            return Some(Secret(s.to_string()));
-        }
-        if let Some(f) = from_file {
-            let p = resolve(base, f.get_ref());
-            return match std::fs::read_to_string(&p) {
-                Ok(s) if !s.trim().is_empty() => Some(Secret(s.trim().to_string())),
-                Ok(_) => {
-                    self.issue(
-                        file,
-                        f.span(),
-                        format!("`{key}_file` {} is empty", p.display()),
-                    );
-                    None
-                }
-                Err(e) => {
-                    self.issue(
-                        file,
-                        f.span(),
-                        format!("cannot read `{key}_file` {}: {e}", p.display()),
-                    );
-                    None
-                }
-            };
-        }
-        None
-    }
-
-    /// Expands a list of paths or glob patterns relative to `base`.
-    fn expand(
-        &mut self,
-        file: usize,
-        base: &Path,
-        pats: &[Spanned<String>],
-        key: &str,
-    ) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for p in pats {
-            let full = resolve(base, p.get_ref());
-            let pattern = full.to_string_lossy().to_string();
-            let is_glob = p.get_ref().contains(['*', '?', '[']);
-            match glob::glob(&pattern) {
-                Ok(paths) => {
-                    let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
-                    found.sort();
-                    if found.is_empty() {
-                        if is_glob {
-                            // An empty conf.d-style folder is normal for `include`.
-                            if key != "include" {
-                                self.warnings
-                                    .push(format!("`{key}` pattern {pattern} matches no file"));
-                            }
-                        } else {
-                            self.issue(
-                                file,
-                                p.span(),
-                                format!("`{key}` file {pattern} does not exist"),
-                            );
-                        }
-                    }
-                    out.extend(found);
-                }
-                Err(e) => self.issue(file, p.span(), format!("bad pattern in `{key}`: {e}")),
-            }
-        }
-        out
-    }
-}
-
-fn resolve(base: &Path, p: &str) -> PathBuf {
-    let p = Path::new(p);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
-    }
-}
-
-/// Normalizes a feed URL: parsed, http(s) only, fragment dropped.
-pub fn normalize_feed_url(s: &str) -> Result<String, String> {
-    let mut u = url::Url::parse(s.trim()).map_err(|e| format!("bad URL {s:?}: {e}"))?;
-    if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(format!(
-            "bad URL {s:?}: only http and https feeds are supported"
-        ));
-    }
-    if u.host_str().is_none_or(str::is_empty) {
-        return Err(format!("bad URL {s:?}: no host"));
-    }
-    u.set_fragment(None);
-    Ok(u.to_string())
-}
-
 /// Reads and validates the configuration at `path`, with every rule pack and
 /// feed list it includes.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let mut ld = Loader {
-        files: Vec::new(),
-        issues: Vec::new(),
-        warnings: Vec::new(),
+    let mut dg = Diagnostics::new();
+    let base = include::base_dir(path);
+    let Some(main) = dg.read(path) else {
+        return Err(dg.into_error());
     };
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let base = if base.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        base
+    let main_text = dg.text(main).to_string();
+    let Some(top) = dg.parse(main, &main_text) else {
+        return Err(dg.into_error());
     };
-    let Some(main) = ld.read(path) else {
-        return Err(ConfigError { issues: ld.issues });
-    };
-    let main_text = ld.files[main].1.clone();
-    let Some(top) = ld.parse(main, &main_text) else {
-        return Err(ConfigError { issues: ld.issues });
-    };
+    let mut raw = split_main(&mut dg, main, top);
 
-    let mut rules_pats: Vec<Spanned<String>> = Vec::new();
-    let mut include_pats: Vec<Spanned<String>> = Vec::new();
-    let mut storage = RawStorage::default();
-    let mut http = RawHttp::default();
-    let mut poll = RawPoll::default();
-    let mut raw_feeds: Vec<(usize, RawFeed, Range<usize>)> = Vec::new();
-    let mut raw_sinks: Vec<RawSink> = Vec::new();
+    // Included feed lists.
+    let include_files = include::expand(&mut dg, main, &base, &raw.include, "include");
+    include::read_feed_lists(&mut dg, &include_files, &mut raw.feeds);
 
+    // The main file's sections, then every feed.
+    let storage = validate::storage(&mut dg, main, &raw.storage);
+    let http = validate::http(&mut dg, main, &raw.http);
+    let poll = validate::poll(&mut dg, main, &raw.poll);
+    let feeds = validate::feeds(&mut dg, raw.feeds, &poll);
+
+    // Rule packs.
+    let rule_files = include::expand(&mut dg, main, &base, &raw.rules, "rules");
+    let defs = packs::read(&mut dg, &rule_files);
+    if rule_files.is_empty() && !dg.has_issues() {
+        dg.warn(
+            "no rule pack is loaded: no watch can fire (set `rules = [\"rules/*.toml\"]`)".into(),
+        );
+    }
+    let rules = packs::compile(&mut dg, defs);
+
+    // Sinks last: they route to watches by name.
+    let sinks = validate::sinks(&mut dg, main, &base, raw.sinks, &rules);
+
+    let warnings = dg.finish()?;
+    Ok(Config {
+        path: path.to_path_buf(),
+        storage,
+        http,
+        poll,
+        feeds,
+        sinks,
+        rules,
+        rule_files,
+        include_files,
+        warnings,
+    })
+}
+
+/// The main file's top-level keys, deserialized but not yet validated.
+#[derive(Default)]
+struct MainFile {
+    rules: Vec<Spanned<String>>,
+    include: Vec<Spanned<String>>,
+    storage: RawStorage,
+    http: RawHttp,
+    poll: RawPoll,
+    /// With the index of the file each is written in (the main file, then
+    /// included feed lists).
+    feeds: Vec<(usize, RawFeed)>,
+    sinks: Vec<RawSink>,
+}
+
+/// Sorts the main file's top-level keys into their raw sections.
+fn split_main(dg: &mut Diagnostics, main: usize, top: DeTable<'_>) -> MainFile {
+    let mut raw = MainFile::default();
     for (k, v) in top {
         let key_span = k.span();
         match k.get_ref().as_ref() {
-            "rules" => rules_pats = ld.de(main, v).unwrap_or_default(),
-            "include" => include_pats = ld.de(main, v).unwrap_or_default(),
-            "storage" => storage = ld.de(main, v).unwrap_or_default(),
-            "http" => http = ld.de(main, v).unwrap_or_default(),
-            "poll" => poll = ld.de(main, v).unwrap_or_default(),
-            "feed" => collect_array(&mut ld, main, v, |ld, item| {
-                let span = item.span();
-                if let Some(f) = ld.de::<RawFeed>(main, item) {
-                    raw_feeds.push((main, f, span));
+            "rules" => raw.rules = dg.de(main, v).unwrap_or_default(),
+            "include" => raw.include = dg.de(main, v).unwrap_or_default(),
+            "storage" => raw.storage = dg.de(main, v).unwrap_or_default(),
+            "http" => raw.http = dg.de(main, v).unwrap_or_default(),
+            "poll" => raw.poll = dg.de(main, v).unwrap_or_default(),
+            "feed" => include::collect_array(dg, main, v, |dg, item| {
+                if let Some(f) = dg.de::<RawFeed>(main, item) {
+                    raw.feeds.push((main, f));
                 }
             }),
-            "sink" => collect_array(&mut ld, main, v, |ld, item| {
-                if let Some(s) = ld.de::<RawSink>(main, item) {
-                    raw_sinks.push(s);
+            "sink" => include::collect_array(dg, main, v, |dg, item| {
+                if let Some(s) = dg.de::<RawSink>(main, item) {
+                    raw.sinks.push(s);
                 }
             }),
-            other => ld.issue(
+            other => dg.issue(
                 main,
                 key_span,
                 format!(
@@ -605,465 +133,5 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             ),
         }
     }
-
-    // Included feed lists.
-    let include_files = ld.expand(main, &base, &include_pats, "include");
-    for inc in &include_files {
-        let Some(fi) = ld.read(inc) else { continue };
-        let text = ld.files[fi].1.clone();
-        let Some(t) = ld.parse(fi, &text) else {
-            continue;
-        };
-        for (k, v) in t {
-            if k.get_ref().as_ref() == "feed" {
-                collect_array(&mut ld, fi, v, |ld, item| {
-                    let span = item.span();
-                    if let Some(f) = ld.de::<RawFeed>(fi, item) {
-                        raw_feeds.push((fi, f, span));
-                    }
-                });
-            } else {
-                ld.issue(
-                    fi,
-                    k.span(),
-                    format!(
-                        "unknown key `{}` in an included feed list; expected only [[feed]]",
-                        k.get_ref()
-                    ),
-                );
-            }
-        }
-    }
-
-    // [storage]
-    let storage_path = match &storage.path {
-        Some(p) if p.get_ref().trim().is_empty() => {
-            ld.issue(main, p.span(), "`storage.path` is empty");
-            PathBuf::from("newswatch.db")
-        }
-        Some(p) => PathBuf::from(p.get_ref()),
-        None => PathBuf::from("newswatch.db"),
-    };
-    let storage_path = if storage_path.is_absolute() {
-        storage_path
-    } else if let Some(dir) = std::env::var_os("STATE_DIRECTORY").filter(|d| !d.is_empty()) {
-        // systemd may pass several colon-separated directories; the first is ours.
-        let first = dir
-            .to_string_lossy()
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        PathBuf::from(first).join(storage_path)
-    } else {
-        storage_path
-    };
-    let retention = ld.duration(main, &storage.retention, Duration::from_secs(90 * 86_400));
-
-    // [http]
-    let user_agent = match &http.user_agent {
-        Some(u) if u.get_ref().trim().is_empty() || u.get_ref().contains(['\r', '\n']) => {
-            ld.issue(
-                main,
-                u.span(),
-                "`http.user_agent` must be one non-empty line",
-            );
-            default_user_agent()
-        }
-        Some(u) => u.get_ref().clone(),
-        None => default_user_agent(),
-    };
-    let timeout = ld.duration(main, &http.timeout, Duration::from_secs(30));
-    let connect_timeout = ld.duration(main, &http.connect_timeout, Duration::from_secs(10));
-    for (d, v, name) in [
-        (timeout, &http.timeout, "http.timeout"),
-        (
-            connect_timeout,
-            &http.connect_timeout,
-            "http.connect_timeout",
-        ),
-    ] {
-        if let Some(v) = v
-            && d.is_zero()
-        {
-            ld.issue(main, v.span(), format!("`{name}` must be more than 0"));
-        }
-    }
-    let max_body = match &http.max_body {
-        None => 10 << 20,
-        Some(v) => {
-            let r = match v.get_ref() {
-                SizeValue::Bytes(n) if *n > 0 => Ok(*n as u64),
-                SizeValue::Bytes(n) => Err(format!("`http.max_body` must be positive, not {n}")),
-                SizeValue::Text(s) => raw::parse_size(s),
-            };
-            match r {
-                Ok(0) => {
-                    ld.issue(main, v.span(), "`http.max_body` must be more than 0");
-                    10 << 20
-                }
-                Ok(n) => n,
-                Err(m) => {
-                    ld.issue(main, v.span(), m);
-                    10 << 20
-                }
-            }
-        }
-    };
-    let concurrency = ld.positive(main, &http.concurrency, 32, 4096, "`http.concurrency`");
-    let per_host = ld.positive(main, &http.per_host, 2, 256, "`http.per_host`");
-    let host_spacing = ld.duration(main, &http.host_spacing, Duration::from_millis(250));
-
-    // [poll]
-    let interval = ld.duration(main, &poll.interval, Duration::from_secs(600));
-    let min_interval = ld.duration(main, &poll.min_interval, Duration::from_secs(120));
-    let max_interval = ld.duration(main, &poll.max_interval, Duration::from_secs(6 * 3600));
-    let backfill = ld.duration(main, &poll.backfill, Duration::from_secs(2 * 86_400));
-    if min_interval > max_interval {
-        let span = poll.min_interval.as_ref().map_or(0..0, Spanned::span);
-        ld.issue(
-            main,
-            span,
-            "`poll.min_interval` is longer than `poll.max_interval`",
-        );
-    }
-    if min_interval.is_zero() {
-        let span = poll.min_interval.as_ref().map_or(0..0, Spanned::span);
-        ld.issue(main, span, "`poll.min_interval` must be more than 0");
-    }
-    let poll_cfg = PollConfig {
-        interval: interval.clamp(
-            min_interval.min(max_interval),
-            max_interval.max(min_interval),
-        ),
-        min_interval,
-        max_interval,
-        backfill,
-    };
-
-    // [[feed]]
-    let mut feeds = Vec::new();
-    let mut seen_urls = HashSet::new();
-    for (fi, f, _span) in raw_feeds {
-        let url = match normalize_feed_url(f.url.get_ref()) {
-            Ok(u) => u,
-            Err(m) => {
-                ld.issue(fi, f.url.span(), m);
-                continue;
-            }
-        };
-        if !seen_urls.insert(url.clone()) {
-            ld.issue(fi, f.url.span(), format!("feed {url} is listed twice"));
-            continue;
-        }
-        let iv = ld.duration(fi, &f.interval, poll_cfg.interval);
-        if let Some(v) = &f.interval
-            && (iv < poll_cfg.min_interval || iv > poll_cfg.max_interval)
-        {
-            ld.warnings.push(format!(
-                "{}: feed {url}: interval {} is outside poll.min_interval..poll.max_interval and is clamped",
-                ld.files[fi].0.display(),
-                v.get_ref()
-            ));
-        }
-        let name = f
-            .name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| {
-                url::Url::parse(&url)
-                    .ok()
-                    .and_then(|u| u.host_str().map(str::to_string))
-                    .unwrap_or_else(|| url.clone())
-            });
-        feeds.push(FeedConfig {
-            url,
-            name,
-            interval: iv.clamp(
-                poll_cfg.min_interval.min(poll_cfg.max_interval),
-                poll_cfg.max_interval.max(poll_cfg.min_interval),
-            ),
-            tags: f.tags.clone(),
-            enabled: f.enabled.unwrap_or(true),
-        });
-    }
-
-    // Rule packs.
-    let rule_files = ld.expand(main, &base, &rules_pats, "rules");
-    let mut lists = Vec::new();
-    let mut watch_defs = Vec::new();
-    for rf in &rule_files {
-        let Some(fi) = ld.read(rf) else { continue };
-        let text = ld.files[fi].1.clone();
-        let Some(t) = ld.parse(fi, &text) else {
-            continue;
-        };
-        let Some(pack) = ld.de::<RawPack>(fi, Spanned::new(0..0, DeValue::Table(t))) else {
-            continue;
-        };
-        for (name, entries) in pack.terms {
-            let span = entries.span();
-            lists.push(TermListDef {
-                name,
-                pos: SourcePos {
-                    file: fi,
-                    offset: span.start,
-                },
-                entries: entries
-                    .into_inner()
-                    .into_iter()
-                    .map(|e| {
-                        let off = string_content_offset(&ld.files[fi].1, e.span());
-                        (
-                            e.into_inner(),
-                            SourcePos {
-                                file: fi,
-                                offset: off,
-                            },
-                        )
-                    })
-                    .collect(),
-            });
-        }
-        for w in pack.watch {
-            let severity = match &w.severity {
-                None => Severity::Medium,
-                Some(s) => match Severity::parse(s.get_ref()) {
-                    Some(v) => v,
-                    None => {
-                        ld.issue(
-                            fi,
-                            s.span(),
-                            format!(
-                                "unknown severity {:?}; expected low, medium, high or critical",
-                                s.get_ref()
-                            ),
-                        );
-                        Severity::Medium
-                    }
-                },
-            };
-            let qoff = string_content_offset(&ld.files[fi].1, w.query.span());
-            watch_defs.push(WatchDef {
-                name: w.name.get_ref().clone(),
-                name_pos: SourcePos {
-                    file: fi,
-                    offset: w.name.span().start,
-                },
-                severity,
-                description: w.description.clone(),
-                query: w.query.into_inner(),
-                query_pos: SourcePos {
-                    file: fi,
-                    offset: qoff,
-                },
-                min_score: w.min_score.unwrap_or(0.0),
-                includes: w
-                    .includes
-                    .iter()
-                    .map(|i| {
-                        (
-                            i.get_ref().clone(),
-                            SourcePos {
-                                file: fi,
-                                offset: i.span().start,
-                            },
-                        )
-                    })
-                    .collect(),
-            });
-        }
-    }
-    if rule_files.is_empty() && ld.issues.is_empty() {
-        ld.warnings.push(
-            "no rule pack is loaded: no watch can fire (set `rules = [\"rules/*.toml\"]`)".into(),
-        );
-    }
-    let ruleset = match rules::compile(lists, watch_defs) {
-        Ok(rs) => rs,
-        Err(errs) => {
-            for e in errs {
-                ld.issue(e.pos.file, e.pos.offset..e.pos.offset + e.len, e.message);
-            }
-            RuleSet::empty()
-        }
-    };
-
-    // [[sink]]
-    let watch_names: BTreeSet<String> = ruleset.watch_names().map(str::to_string).collect();
-    let mut sinks = Vec::new();
-    let mut sink_names = HashSet::new();
-    for s in raw_sinks {
-        let name = s.name.get_ref().trim().to_string();
-        if name.is_empty() {
-            ld.issue(main, s.name.span(), "sink `name` is empty");
-        } else if !sink_names.insert(name.clone()) {
-            ld.issue(
-                main,
-                s.name.span(),
-                format!("sink name {name:?} is used twice"),
-            );
-        }
-        let Some(kind) = SinkKind::parse(s.kind.get_ref()) else {
-            ld.issue(main, s.kind.span(), format!("unknown sink kind {:?}; expected webhook, slack, discord, teams, telegram, ntfy or log", s.kind.get_ref()));
-            continue;
-        };
-        let url = ld.secret(main, &base, &s.url, &s.url_file, "url");
-        let secret = ld.secret(main, &base, &s.secret, &s.secret_file, "secret");
-        let token = ld.secret(main, &base, &s.token, &s.token_file, "token");
-        let needs_url = !matches!(kind, SinkKind::Log | SinkKind::Telegram);
-        if needs_url && url.is_none() && s.url.is_none() && s.url_file.is_none() {
-            ld.issue(
-                main,
-                s.kind.span(),
-                format!("a `{}` sink needs `url` or `url_file`", kind.as_str()),
-            );
-        }
-        if let Some(u) = &url {
-            match url::Url::parse(u.expose()) {
-                Ok(p) if p.scheme() == "http" || p.scheme() == "https" => {}
-                _ => {
-                    let span = s
-                        .url
-                        .as_ref()
-                        .or(s.url_file.as_ref())
-                        .map_or(0..0, Spanned::span);
-                    ld.issue(
-                        main,
-                        span,
-                        format!("sink {name:?}: `url` is not an http(s) URL"),
-                    );
-                }
-            }
-        }
-        if kind == SinkKind::Telegram && (token.is_none() || s.chat_id.is_none()) {
-            ld.issue(
-                main,
-                s.kind.span(),
-                "a `telegram` sink needs `token` (or `token_file`) and `chat_id`",
-            );
-        }
-        let watches = s.watches.as_ref().map(|ws| {
-            ws.iter()
-                .map(|w| {
-                    if !watch_names.contains(w.get_ref()) && ld.issues.is_empty() {
-                        ld.issue(
-                            main,
-                            w.span(),
-                            format!("sink {name:?} routes unknown watch {:?}", w.get_ref()),
-                        );
-                    }
-                    w.get_ref().clone()
-                })
-                .collect::<Vec<_>>()
-        });
-        let min_severity = match &s.min_severity {
-            None => Severity::Low,
-            Some(v) => Severity::parse(v.get_ref()).unwrap_or_else(|| {
-                ld.issue(
-                    main,
-                    v.span(),
-                    format!(
-                        "unknown severity {:?}; expected low, medium, high or critical",
-                        v.get_ref()
-                    ),
-                );
-                Severity::Low
-            }),
-        };
-        let max_attempts = ld.positive(main, &s.max_attempts, 12, 1000, "`max_attempts`") as u32;
-        let retry_base = ld.duration(main, &s.retry_base, Duration::from_secs(10));
-        let retry_max = ld.duration(main, &s.retry_max, Duration::from_secs(3600));
-        let dtimeout = ld.duration(main, &s.timeout, Duration::from_secs(15));
-        let max_per_minute = s
-            .max_per_minute
-            .as_ref()
-            .map(|_| ld.positive(main, &s.max_per_minute, 60, 100_000, "`max_per_minute`") as u32);
-        let digest = s
-            .digest
-            .as_ref()
-            .map(|_| ld.duration(main, &s.digest, Duration::from_secs(900)));
-        sinks.push(SinkConfig {
-            name,
-            kind,
-            url,
-            secret,
-            token,
-            chat_id: s.chat_id.clone(),
-            watches,
-            tags: s.tags.clone(),
-            min_severity,
-            max_attempts,
-            retry_base,
-            retry_max,
-            timeout: dtimeout,
-            max_per_minute,
-            digest,
-        });
-    }
-
-    if !ld.issues.is_empty() {
-        return Err(ConfigError { issues: ld.issues });
-    }
-    Ok(Config {
-        path: path.to_path_buf(),
-        storage: StorageConfig {
-            path: storage_path,
-            retention,
-        },
-        http: HttpConfig {
-            user_agent,
-            timeout,
-            connect_timeout,
-            max_body,
-            concurrency,
-            per_host,
-            host_spacing,
-        },
-        poll: poll_cfg,
-        feeds,
-        sinks,
-        rules: ruleset,
-        rule_files,
-        include_files,
-        warnings: ld.warnings,
-    })
-}
-
-fn collect_array<'a>(
-    ld: &mut Loader,
-    file: usize,
-    v: Spanned<DeValue<'a>>,
-    mut each: impl FnMut(&mut Loader, Spanned<DeValue<'a>>),
-) {
-    let span = v.span();
-    match v.into_inner() {
-        DeValue::Array(items) => {
-            for item in items {
-                each(ld, item);
-            }
-        }
-        _ => ld.issue(file, span, "expected an array of tables ([[...]])"),
-    }
-}
-
-/// The byte offset where a string value's content starts, given the span of
-/// the whole string token (quotes included).
-fn string_content_offset(text: &str, span: Range<usize>) -> usize {
-    let tok = text.get(span.clone()).unwrap_or("");
-    let q = if tok.starts_with("'''") || tok.starts_with("\"\"\"") {
-        3
-    } else if tok.starts_with('\'') || tok.starts_with('"') {
-        1
-    } else {
-        0
-    };
-    span.start + q
-}
-
-fn default_user_agent() -> String {
-    format!(
-        "newswatch/{} (+https://github.com/newswatch/newswatch)",
-        env!("CARGO_PKG_VERSION")
-    )
+    raw
 }

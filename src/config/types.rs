@@ -1,0 +1,195 @@
+//! The validated, immutable configuration: [`Config`] and the section types
+//! it is made of ([`StorageConfig`], [`HttpConfig`], [`PollConfig`],
+//! [`FeedConfig`], [`SinkConfig`]). These are what the rest of the crate
+//! reads; how they are built from the files is the rest of `config`.
+
+use super::secrets::Secret;
+use crate::model::Severity;
+use crate::rules::RuleSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `[storage]`, validated.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// The database file, resolved.
+    pub path: PathBuf,
+    /// Unmatched articles older than this are pruned (keys kept).
+    pub retention: Duration,
+}
+
+/// `[http]`, validated.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// Total time for one request.
+    pub timeout: Duration,
+    /// Time to connect.
+    pub connect_timeout: Duration,
+    /// Body cap in bytes (decompressed).
+    pub max_body: u64,
+    /// Feeds in flight.
+    pub concurrency: usize,
+    /// Requests in flight per host.
+    pub per_host: usize,
+    /// Least time between two request starts to one host.
+    pub host_spacing: Duration,
+}
+
+/// `[poll]`, validated.
+#[derive(Debug, Clone)]
+pub struct PollConfig {
+    /// Default interval.
+    pub interval: Duration,
+    /// Lower bound for any feed's interval.
+    pub min_interval: Duration,
+    /// Upper bound for any feed's interval.
+    pub max_interval: Duration,
+    /// First-poll alert window.
+    pub backfill: Duration,
+}
+
+/// One feed, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedConfig {
+    /// The URL, normalized (its identity).
+    pub url: String,
+    /// Display name.
+    pub name: String,
+    /// Poll interval (already bounded by `poll`).
+    pub interval: Duration,
+    /// Labels for routing.
+    pub tags: Vec<String>,
+    /// False: configured but not polled.
+    pub enabled: bool,
+}
+
+/// The kinds of sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkKind {
+    /// Generic JSON webhook (body version 1).
+    Webhook,
+    /// Slack incoming webhook.
+    Slack,
+    /// Discord webhook.
+    Discord,
+    /// Microsoft Teams workflow webhook.
+    Teams,
+    /// Telegram Bot API.
+    Telegram,
+    /// ntfy topic.
+    Ntfy,
+    /// Write each alert to standard output.
+    Log,
+}
+
+impl SinkKind {
+    /// The kind named `s` in the config.
+    pub(crate) fn parse(s: &str) -> Option<SinkKind> {
+        Some(match s {
+            "webhook" => SinkKind::Webhook,
+            "slack" => SinkKind::Slack,
+            "discord" => SinkKind::Discord,
+            "teams" => SinkKind::Teams,
+            "telegram" => SinkKind::Telegram,
+            "ntfy" => SinkKind::Ntfy,
+            "log" => SinkKind::Log,
+            _ => return None,
+        })
+    }
+
+    /// The name used in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SinkKind::Webhook => "webhook",
+            SinkKind::Slack => "slack",
+            SinkKind::Discord => "discord",
+            SinkKind::Teams => "teams",
+            SinkKind::Telegram => "telegram",
+            SinkKind::Ntfy => "ntfy",
+            SinkKind::Log => "log",
+        }
+    }
+}
+
+/// One sink, validated.
+#[derive(Debug, Clone)]
+pub struct SinkConfig {
+    /// Unique name.
+    pub name: String,
+    /// Kind.
+    pub kind: SinkKind,
+    /// Endpoint (absent for `log`).
+    pub url: Option<Secret>,
+    /// HMAC signing secret.
+    pub secret: Option<Secret>,
+    /// Telegram bot token.
+    pub token: Option<Secret>,
+    /// Telegram chat id.
+    pub chat_id: Option<String>,
+    /// Watches routed here; `None` means all.
+    pub watches: Option<Vec<String>>,
+    /// Feed tags routed here; `None` means all feeds.
+    pub tags: Option<Vec<String>>,
+    /// Lowest severity sent.
+    pub min_severity: Severity,
+    /// Attempts before an alert is dead.
+    pub max_attempts: u32,
+    /// First retry delay.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_max: Duration,
+    /// Time for one delivery request.
+    pub timeout: Duration,
+    /// Messages per minute before grouping into a digest (`None`: no limit).
+    pub max_per_minute: Option<u32>,
+    /// Digest window (`None`: one message per alert).
+    pub digest: Option<Duration>,
+}
+
+impl SinkConfig {
+    /// Whether an alert for `watch` at `severity` from a feed with `tags`
+    /// goes to this sink.
+    pub fn routes(&self, watch: &str, severity: Severity, feed_tags: &[String]) -> bool {
+        if severity < self.min_severity {
+            return false;
+        }
+        if let Some(ws) = &self.watches
+            && !ws.iter().any(|w| w == watch)
+        {
+            return false;
+        }
+        if let Some(ts) = &self.tags
+            && !ts.iter().any(|t| feed_tags.contains(t))
+        {
+            return false;
+        }
+        true
+    }
+}
+
+/// The whole validated configuration. Immutable: a reload builds a new one.
+#[derive(Debug)]
+pub struct Config {
+    /// The main config file.
+    pub path: PathBuf,
+    /// Storage settings.
+    pub storage: StorageConfig,
+    /// HTTP settings.
+    pub http: HttpConfig,
+    /// Polling settings.
+    pub poll: PollConfig,
+    /// Feeds, from the main file and its includes.
+    pub feeds: Vec<FeedConfig>,
+    /// Sinks.
+    pub sinks: Vec<SinkConfig>,
+    /// The compiled rule packs.
+    pub rules: RuleSet,
+    /// The rule pack files that were read.
+    pub rule_files: Vec<PathBuf>,
+    /// The feed list files that were included.
+    pub include_files: Vec<PathBuf>,
+    /// Things that are allowed but probably not meant.
+    pub warnings: Vec<String>,
+}
