@@ -284,3 +284,51 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
         0
     );
 }
+
+/// Errors about the database say each thing once and name the file; the
+/// "in use" message names the running daemon's PID; `alerts retry` works
+/// beside that daemon.
+#[test]
+fn database_errors_are_said_once_and_name_the_file_and_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &[]);
+    let c = cfg.to_str().unwrap();
+    let once_said = |text: &str, what: &str| {
+        assert_eq!(text.matches(what).count(), 1, "{what:?} once in: {text}");
+    };
+    // No database yet: a read command says how to make one, once.
+    let out = run(dir.path(), &["--config", c, "feeds"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(e.contains("nw.db"), "{e}");
+    once_said(&e, "newswatch once");
+    // Not a database: SQLite's words once, with the path.
+    std::fs::write(dir.path().join("nw.db"), "not sqlite at all ".repeat(100)).unwrap();
+    for cmd in ["feeds", "once"] {
+        let out = run(dir.path(), &["--config", c, cmd], None);
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        let e = stderr(&out);
+        assert!(e.contains("database nw.db"), "{cmd}: {e}");
+        once_said(&e, "not a database");
+        assert!(!e.contains("Error code"), "{cmd}: {e}");
+    }
+    std::fs::remove_file(dir.path().join("nw.db")).unwrap();
+    // A running daemon owns it: `once` names its PID; `alerts retry` goes
+    // beside it.
+    let mut d = Daemon::start(dir.path(), &cfg);
+    assert!(
+        wait_for(15, || d.log().contains("newswatch running")),
+        "{}",
+        d.log()
+    );
+    let out = run(dir.path(), &["--config", c, "once"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(e.contains(&format!("PID {}", d.child.id())), "{e}");
+    once_said(&e, "in use by another newswatch process");
+    let out = run(dir.path(), &["--config", c, "alerts", "retry", "--dead"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("0 alert(s) requeued"), "{}", stdout(&out));
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(15), Some(0), "{}", d.log());
+}
