@@ -7,6 +7,9 @@
 #   `newswatch once` twice (first cycle, then all 304); an idle `run`.
 # Needs nginx (apt-get install nginx-light), curl and /usr/bin/time.
 # Usage: bash bench/scale.sh [FEEDS] [ITEMS]
+# NEWSWATCH_BIN=path uses that binary instead of building target/release
+# (bench/compare.sh runs two builds side by side); SCALE_NO_IDLE=1 skips
+# the idle measurement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 feeds=${1:-10000}
@@ -14,8 +17,12 @@ items=${2:-20}
 work=$(pwd)/target/scale
 rm -rf "$work" && mkdir -p "$work/www/feeds" "$work/nginx" "$work/run"
 python3 bench/gen_feeds.py --feeds "$feeds" --items "$items" --seed 7 --out "$work/www/feeds"
-cargo build --release --quiet
-bin=$(pwd)/target/release/newswatch
+if [ -n "${NEWSWATCH_BIN:-}" ]; then
+  bin=$NEWSWATCH_BIN
+else
+  cargo build --release --quiet
+  bin=$(pwd)/target/release/newswatch
+fi
 
 port=18080
 cat > "$work/nginx/nginx.conf" <<CONF
@@ -78,6 +85,8 @@ f = float(open(f"{w}/once_first.secs").read())
 s = float(open(f"{w}/once_304.secs").read())
 print(f"ratios: first cycle = {f / c:.1f}x the plain fetch; 304 cycle = {s / c:.1f}x the plain fetch")
 PY
+
+[ -n "${SCALE_NO_IDLE:-}" ] && exit 0
 
 # An idle daemon between polls: CPU time used over 10 s once its first cycle is done.
 "$bin" --config "$work/run/newswatch.toml" run > /dev/null 2> "$work/run.err" &

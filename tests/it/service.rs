@@ -342,3 +342,82 @@ fn the_unit_file_verifies_and_is_hardened() {
         .unwrap_or_else(|| panic!("no exposure level in: {text}"));
     assert!(level <= 1.5, "exposure {level} > 1.5:\n{text}");
 }
+
+/// A rule pack whose query nests 10,000 parentheses deep, or holds 100,000
+/// NOTs in a row, is a located config error: `check` exits 78 naming the
+/// pack's line, and a SIGHUP that brings it in keeps the running config
+/// (the daemon does not overflow its stack and goes on polling).
+#[test]
+fn deeply_nested_rules_are_located_errors_and_a_reload_survives_them() {
+    let srv = FeedServer::start();
+    srv.set(
+        "/a.xml",
+        fixture("feeds/fr-coalition.xml"),
+        "application/rss+xml",
+        None,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("newswatch.toml");
+    write_config(&cfg, &[srv.url("/a.xml")]);
+    let (sock, mut d) = start_notified(dir.path(), &cfg, &[]);
+    let mut seen = Vec::new();
+    assert!(wait_msg(&sock, &mut seen, "READY=1", 15), "{seen:?}");
+    for (name, query) in [
+        (
+            "parens",
+            format!("{}coalition{}", "(".repeat(10_000), ")".repeat(10_000)),
+        ),
+        ("nots", format!("{}coalition", "NOT ".repeat(100_000))),
+    ] {
+        // The watch's query is on line 4 of the pack.
+        let pack = dir.path().join("deep.toml");
+        std::fs::write(
+            &pack,
+            format!("[[watch]]\nname = \"deep-{name}\"\nseverity = \"low\"\nquery = \"{query}\"\n"),
+        )
+        .unwrap();
+        let mut text = std::fs::read_to_string(&cfg).unwrap();
+        text = text.replacen(
+            "rules = [",
+            &format!("rules = [\"{}\", ", pack.display()),
+            1,
+        );
+        let broken = dir.path().join("broken.toml");
+        std::fs::write(&broken, &text).unwrap();
+        let out = run(
+            dir.path(),
+            &["--config", broken.to_str().unwrap(), "check"],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(78), "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("deep.toml:4:"),
+            "{name}: located: {}",
+            stderr(&out)
+        );
+        // The same config brought in by SIGHUP.
+        let good = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(&cfg, &text).unwrap();
+        seen.clear();
+        d.signal("HUP");
+        assert!(
+            wait_msg(&sock, &mut seen, "STATUS=reload failed", 10),
+            "{name}: {seen:?}\n{}",
+            d.log()
+        );
+        assert!(
+            seen.last().unwrap().contains("deep.toml:4:"),
+            "{name}: {seen:?}"
+        );
+        assert!(d.alive(), "{name}: alive after the reload\n{}", d.log());
+        std::fs::write(&cfg, good).unwrap();
+    }
+    let before = srv.hits("/a.xml");
+    assert!(
+        wait_for(15, || srv.hits("/a.xml") > before),
+        "the old config keeps polling: {}",
+        d.log()
+    );
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(15), Some(0), "{}", d.log());
+}
