@@ -41,12 +41,18 @@ impl Hits {
             .map(|(_, h)| h)
     }
 
-    /// The terms of `ids` (sorted) that have hits.
+    /// The terms of `ids` (sorted) that have hits, in order: the shorter
+    /// of the two lists is walked and looked up in the other, so a small
+    /// clause costs little in an article with many distinct terms.
     fn present_in<'a>(&'a self, ids: &'a [TermId]) -> impl Iterator<Item = TermId> + 'a {
-        self.present
-            .iter()
+        let (walk, look) = if ids.len() <= self.present.len() {
+            (ids, self.present.as_slice())
+        } else {
+            (self.present.as_slice(), ids)
+        };
+        walk.iter()
             .copied()
-            .filter(move |t| ids.binary_search(t).is_ok())
+            .filter(move |t| look.binary_search(t).is_ok())
     }
 }
 
@@ -572,6 +578,12 @@ fn eval(e: &Expr, mask: u8, hits: &Hits, used: &mut Option<&mut Used>, weight: f
         Expr::And(items) => {
             if !items.iter().all(|i| eval(i, mask, hits, &mut None, weight)) {
                 return false;
+            }
+            // Only a caller that records goes over the items again: doing
+            // so without recording would double the work at every level
+            // of nesting.
+            if used.is_none() {
+                return true;
             }
             for i in items {
                 eval(i, mask, hits, used, weight);

@@ -973,6 +973,60 @@ mod tests {
     }
 
     #[test]
+    fn queries_nested_too_deeply_are_located_errors() {
+        let deep = format!("{}isis{}", "(".repeat(10_000), ")".repeat(10_000));
+        let nots = format!("isis {}x", "NOT ".repeat(100_000));
+        let errs = set(&[], &[("p", &deep), ("n", &nots)]).unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert_eq!((errs[0].pos.offset, errs[0].len), (query::MAX_DEPTH, 1));
+        assert_eq!(
+            (errs[1].pos.offset, errs[1].len),
+            (5 + 4 * query::MAX_DEPTH, 3)
+        );
+        for e in &errs {
+            assert!(e.message.contains("nests deeper than 64 levels"), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn the_deepest_allowed_queries_compile_evaluate_and_explain() {
+        let d = query::MAX_DEPTH;
+        let parens = format!("{}isis{}", "(".repeat(d), ")".repeat(d));
+        // An even number of NOTs: the query holds where isis does.
+        let nots = format!("isis {}isis", "NOT ".repeat(d - d % 2));
+        let level = "daesh OR isis coalition NEAR/3 isis AND title:(";
+        let mixed = format!(
+            "{}isis{}",
+            format!("{level}(").repeat(d / 2),
+            "))".repeat(d / 2)
+        );
+        let rs = set(&[], &[("p", &parens), ("n", &nots), ("m", &mixed)]);
+        let rs = match rs {
+            Ok(rs) => rs,
+            // A NEAR side that is a field scope is refused after parsing.
+            Err(e) => panic!("{e:?}"),
+        };
+        let mut fired = fires(&rs, "Coalition against ISIS", "");
+        fired.sort();
+        assert_eq!(fired, ["m", "n", "p"]);
+        for e in rs.explain("Coalition against ISIS", "", "") {
+            assert!(e.fired, "{}", e.tree);
+        }
+    }
+
+    #[test]
+    fn a_near_chain_of_ten_thousand_links_compiles_and_evaluates() {
+        let words: Vec<String> = (0..10_001).map(|i| format!("w{i}")).collect();
+        let q = words.join(" NEAR/3 ");
+        let rs = set(&[], &[("c", &q)]).unwrap();
+        assert_eq!(fires(&rs, "", &words.join(" ")), ["c"]);
+        let mut gap = words.clone();
+        gap.insert(5_000, "a b c d".into());
+        assert!(fires(&rs, "", &gap.join(" ")).is_empty());
+        assert!(!rs.explain("", &gap.join(" "), "")[0].fired);
+    }
+
+    #[test]
     fn bad_weights_and_quotes_are_errors() {
         let errs = set(&[("a", &["isis^x", "\"open"])], &[("w", "@a^0")]).unwrap_err();
         assert_eq!(errs.len(), 3, "{errs:?}");
