@@ -954,6 +954,71 @@ mod tests {
         assert_eq!((score("scored"), score("plain")), (Some(9.0), Some(18.0)));
     }
 
+    /// (term, field, count) of the watch `w` in a match list.
+    fn counts(m: &[crate::model::WatchMatch], w: &str) -> Vec<(String, Field, u32)> {
+        m.iter()
+            .find(|m| m.watch == w)
+            .map(|m| {
+                m.terms
+                    .iter()
+                    .map(|t| (t.term.clone(), t.field, t.count))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn counts_are_occurrences_not_clauses() {
+        let rs = set(
+            &[("c", &["coalition"]), ("m", &["\"meet in\"", "summit"])],
+            &[(
+                "w",
+                "(@c NEAR/5 @m) AND (@c OR isis) AND title:(@c) AND (\"meet in\" OR @m)",
+            )],
+        )
+        .unwrap();
+        // One "coalition", one "meet in", in the title; three clauses use
+        // @c and three the phrase.
+        let m = rs.evaluate("Ministers meet in Rome: coalition against ISIS", "", "");
+        assert_eq!(
+            counts(&m, "w"),
+            [
+                ("\"meet in\"".to_string(), Field::Title, 1),
+                ("coalition".to_string(), Field::Title, 1),
+                ("isis".to_string(), Field::Title, 1),
+            ]
+        );
+        // Title weight 3 × one occurrence, for each of the three terms.
+        assert_eq!(m[0].score, 9.0);
+    }
+
+    #[test]
+    fn counts_are_capped_at_five_and_scored_by_hand() {
+        let rs = set(
+            &[("g", &["isis", "daesh^2"])],
+            &[("w", "@g^1.5 OR coalition NEAR/2 isis")],
+        )
+        .unwrap();
+        let body = "isis again and isis. ".repeat(3) + "isis";
+        assert_eq!(body.matches("isis").count(), 7);
+        let m = rs.evaluate("Daesh", &body, "the coalition against isis");
+        assert_eq!(
+            counts(&m, "w"),
+            [
+                ("daesh^2".to_string(), Field::Title, 1),
+                ("isis".to_string(), Field::Summary, 5),
+                ("coalition".to_string(), Field::Content, 1),
+                ("isis".to_string(), Field::Content, 1),
+            ]
+        );
+        // title: 3 × 1 × 2 (term) × 1.5 (list) = 9
+        // summary: 1.5 × 5 (7, capped) × 1 × 1.5 = 11.25
+        // content: isis 1 × 1 × 1 × 1.5 (its largest list weight) = 1.5,
+        //          coalition (through NEAR, list weight 1) 1 × 1 × 1 × 1 = 1
+        // total 22.75, rounded to one decimal: 22.8
+        assert_eq!(m[0].score, 22.8);
+    }
+
     #[test]
     fn explain_shows_what_held() {
         let rs = set(
