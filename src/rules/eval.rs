@@ -17,14 +17,15 @@ use std::fmt::Write as _;
 const ALL_FIELDS: u8 = 0b111;
 
 /// One occurrence of a term in a field.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Hit {
     field: u8,
     word: u32,
     last_word: u32,
 }
 
-/// The hits of the terms found in one article, sorted by term.
+/// The hits of the terms found in one article, sorted by term, then
+/// field, then position (first and last word), each occurrence once.
 #[derive(Default)]
 struct Hits {
     all: Vec<(TermId, Hit)>,
@@ -41,12 +42,27 @@ impl Hits {
             .map(|(_, h)| h)
     }
 
-    /// The terms of `ids` (sorted) that have hits.
+    /// How often term `t` occurs in the field `field` (one bit), capped at
+    /// [`MAX_COUNT`].
+    fn count(&self, t: TermId, field: u8) -> u32 {
+        self.of(t)
+            .filter(|h| h.field == field)
+            .take(MAX_COUNT as usize)
+            .count() as u32
+    }
+
+    /// The terms of `ids` (sorted) that have hits, in order: the shorter
+    /// of the two lists is walked and looked up in the other, so a small
+    /// clause costs little in an article with many distinct terms.
     fn present_in<'a>(&'a self, ids: &'a [TermId]) -> impl Iterator<Item = TermId> + 'a {
-        self.present
-            .iter()
+        let (walk, look) = if ids.len() <= self.present.len() {
+            (ids, self.present.as_slice())
+        } else {
+            (self.present.as_slice(), ids)
+        };
+        walk.iter()
             .copied()
-            .filter(move |t| ids.binary_search(t).is_ok())
+            .filter(move |t| look.binary_search(t).is_ok())
     }
 }
 
@@ -232,8 +248,20 @@ pub struct Explained {
     pub tree: String,
 }
 
-/// (term, field) → (occurrences, the largest list weight it was counted under).
-type Used = BTreeMap<(TermId, u8), (u32, f64)>;
+/// The (term, field) pairs that made the query true → the largest list
+/// weight the term was used under there. How often each occurs is read
+/// from the hits ([`Hits::count`]), never from how many clauses used it.
+type Used = BTreeMap<(TermId, u8), f64>;
+
+/// Occurrences of a term in a field beyond this add nothing to the score
+/// and are reported as this many.
+const MAX_COUNT: u32 = 5;
+
+/// Records that term `t` in field `field` helped under list weight `weight`.
+fn mark(u: &mut Used, t: TermId, field: u8, weight: f64) {
+    let e = u.entry((t, field)).or_insert(weight);
+    *e = e.max(weight);
+}
 
 fn field_weight(bit: u8) -> f64 {
     match bit {
@@ -282,7 +310,7 @@ impl RuleSet {
             .map(|w| {
                 let mut used = Used::new();
                 let held = eval(&w.expr, ALL_FIELDS, &scan.hits, &mut Some(&mut used), 1.0);
-                let score = self.score(&used);
+                let score = self.score(&used, &scan.hits);
                 let mut tree = String::new();
                 self.explain_expr(&w.expr, ALL_FIELDS, &scan, 0, &mut tree);
                 Explained {
@@ -382,8 +410,10 @@ impl RuleSet {
         if all.is_empty() {
             return None;
         }
-        // Stable: hits of one term stay in text order.
-        all.sort_by_key(|(t, _)| *t);
+        // By term, field and position; one pattern spelling and another
+        // of the same term can find the same words, which is one occurrence.
+        all.sort_unstable_by_key(|&(t, h)| (t, h.field, h.word, h.last_word));
+        all.dedup();
         let mut present: Vec<TermId> = all.iter().map(|(t, _)| *t).collect();
         present.dedup();
         Some(Scan {
@@ -414,10 +444,14 @@ impl RuleSet {
         feed(original, &mut w);
     }
 
-    fn score(&self, used: &Used) -> f64 {
+    /// For every (term, field) that made the query true: field weight ×
+    /// occurrences in that field (at most [`MAX_COUNT`]) × term weight ×
+    /// list weight.
+    fn score(&self, used: &Used, hits: &Hits) -> f64 {
         let mut score = 0.0;
-        for (&(t, fbit), &(count, w)) in used {
-            score += field_weight(fbit) * f64::from(count.min(5)) * self.terms[t].weight * w;
+        for (&(t, fbit), &w) in used {
+            let count = hits.count(t, fbit);
+            score += field_weight(fbit) * f64::from(count) * self.terms[t].weight * w;
         }
         (score * 10.0).round() / 10.0
     }
@@ -435,18 +469,18 @@ impl RuleSet {
         }
         let mut used = Used::new();
         eval(&w.expr, ALL_FIELDS, &scan.hits, &mut Some(&mut used), 1.0);
-        let score = self.score(&used);
+        let score = self.score(&used, &scan.hits);
         if score < w.min_score {
             return None;
         }
         let mut terms = Vec::new();
         let mut marks: Vec<(u8, u32, u32)> = Vec::new();
-        for (&(t, fbit), &(count, _)) in &used {
+        for &(t, fbit) in used.keys() {
             let field = Field::ALL[fbit.trailing_zeros() as usize];
             terms.push(TermHit {
                 term: self.terms[t].display.clone(),
                 field,
-                count,
+                count: scan.hits.count(t, fbit),
             });
             for h in scan.hits.of(t).filter(|h| h.field == fbit) {
                 marks.push((fbit, h.word, h.last_word));
@@ -547,10 +581,13 @@ impl RuleSet {
 fn count_into(ids: &[TermId], mask: u8, hits: &Hits, used: &mut Option<&mut Used>, weight: f64) {
     if let Some(u) = used.as_deref_mut() {
         for t in hits.present_in(ids) {
+            let mut seen = 0u8;
+            // Hits are sorted by field: one mark per field is enough.
             for h in hits.of(t).filter(|h| h.field & mask != 0) {
-                let e = u.entry((t, h.field)).or_insert((0, weight));
-                e.0 += 1;
-                e.1 = e.1.max(weight);
+                if seen & h.field == 0 {
+                    seen |= h.field;
+                    mark(u, t, h.field, weight);
+                }
             }
         }
     }
@@ -572,6 +609,12 @@ fn eval(e: &Expr, mask: u8, hits: &Hits, used: &mut Option<&mut Used>, weight: f
         Expr::And(items) => {
             if !items.iter().all(|i| eval(i, mask, hits, &mut None, weight)) {
                 return false;
+            }
+            // Only a caller that records goes over the items again: doing
+            // so without recording would double the work at every level
+            // of nesting.
+            if used.is_none() {
+                return true;
             }
             for i in items {
                 eval(i, mask, hits, used, weight);
@@ -609,11 +652,8 @@ fn eval(e: &Expr, mask: u8, hits: &Hits, used: &mut Option<&mut Used>, weight: f
                                 ok = true;
                                 match used.as_deref_mut() {
                                     Some(u) => {
-                                        for (t, f) in [(ta, ha.field), (tb, hb.field)] {
-                                            let e = u.entry((t, f)).or_insert((0, weight));
-                                            e.0 += 1;
-                                            e.1 = e.1.max(weight);
-                                        }
+                                        mark(u, ta, ha.field, weight);
+                                        mark(u, tb, hb.field, weight);
                                     }
                                     None => return true,
                                 }

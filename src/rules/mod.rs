@@ -954,6 +954,71 @@ mod tests {
         assert_eq!((score("scored"), score("plain")), (Some(9.0), Some(18.0)));
     }
 
+    /// (term, field, count) of the watch `w` in a match list.
+    fn counts(m: &[crate::model::WatchMatch], w: &str) -> Vec<(String, Field, u32)> {
+        m.iter()
+            .find(|m| m.watch == w)
+            .map(|m| {
+                m.terms
+                    .iter()
+                    .map(|t| (t.term.clone(), t.field, t.count))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn counts_are_occurrences_not_clauses() {
+        let rs = set(
+            &[("c", &["coalition"]), ("m", &["\"meet in\"", "summit"])],
+            &[(
+                "w",
+                "(@c NEAR/5 @m) AND (@c OR isis) AND title:(@c) AND (\"meet in\" OR @m)",
+            )],
+        )
+        .unwrap();
+        // One "coalition", one "meet in", in the title; three clauses use
+        // @c and three the phrase.
+        let m = rs.evaluate("Ministers meet in Rome: coalition against ISIS", "", "");
+        assert_eq!(
+            counts(&m, "w"),
+            [
+                ("\"meet in\"".to_string(), Field::Title, 1),
+                ("coalition".to_string(), Field::Title, 1),
+                ("isis".to_string(), Field::Title, 1),
+            ]
+        );
+        // Title weight 3 × one occurrence, for each of the three terms.
+        assert_eq!(m[0].score, 9.0);
+    }
+
+    #[test]
+    fn counts_are_capped_at_five_and_scored_by_hand() {
+        let rs = set(
+            &[("g", &["isis", "daesh^2"])],
+            &[("w", "@g^1.5 OR coalition NEAR/2 isis")],
+        )
+        .unwrap();
+        let body = "isis again and isis. ".repeat(3) + "isis";
+        assert_eq!(body.matches("isis").count(), 7);
+        let m = rs.evaluate("Daesh", &body, "the coalition against isis");
+        assert_eq!(
+            counts(&m, "w"),
+            [
+                ("daesh^2".to_string(), Field::Title, 1),
+                ("isis".to_string(), Field::Summary, 5),
+                ("coalition".to_string(), Field::Content, 1),
+                ("isis".to_string(), Field::Content, 1),
+            ]
+        );
+        // title: 3 × 1 × 2 (term) × 1.5 (list) = 9
+        // summary: 1.5 × 5 (7, capped) × 1 × 1.5 = 11.25
+        // content: isis 1 × 1 × 1 × 1.5 (its largest list weight) = 1.5,
+        //          coalition (through NEAR, list weight 1) 1 × 1 × 1 × 1 = 1
+        // total 22.75, rounded to one decimal: 22.8
+        assert_eq!(m[0].score, 22.8);
+    }
+
     #[test]
     fn explain_shows_what_held() {
         let rs = set(
@@ -970,6 +1035,60 @@ mod tests {
         );
         assert!(e[0].tree.contains("✗ @m"), "{}", e[0].tree);
         assert!(e[0].tree.contains("✓ NOT"), "{}", e[0].tree);
+    }
+
+    #[test]
+    fn queries_nested_too_deeply_are_located_errors() {
+        let deep = format!("{}isis{}", "(".repeat(10_000), ")".repeat(10_000));
+        let nots = format!("isis {}x", "NOT ".repeat(100_000));
+        let errs = set(&[], &[("p", &deep), ("n", &nots)]).unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert_eq!((errs[0].pos.offset, errs[0].len), (query::MAX_DEPTH, 1));
+        assert_eq!(
+            (errs[1].pos.offset, errs[1].len),
+            (5 + 4 * query::MAX_DEPTH, 3)
+        );
+        for e in &errs {
+            assert!(e.message.contains("nests deeper than 64 levels"), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn the_deepest_allowed_queries_compile_evaluate_and_explain() {
+        let d = query::MAX_DEPTH;
+        let parens = format!("{}isis{}", "(".repeat(d), ")".repeat(d));
+        // An even number of NOTs: the query holds where isis does.
+        let nots = format!("isis {}isis", "NOT ".repeat(d - d % 2));
+        let level = "daesh OR isis coalition NEAR/3 isis AND title:(";
+        let mixed = format!(
+            "{}isis{}",
+            format!("{level}(").repeat(d / 2),
+            "))".repeat(d / 2)
+        );
+        let rs = set(&[], &[("p", &parens), ("n", &nots), ("m", &mixed)]);
+        let rs = match rs {
+            Ok(rs) => rs,
+            // A NEAR side that is a field scope is refused after parsing.
+            Err(e) => panic!("{e:?}"),
+        };
+        let mut fired = fires(&rs, "Coalition against ISIS", "");
+        fired.sort();
+        assert_eq!(fired, ["m", "n", "p"]);
+        for e in rs.explain("Coalition against ISIS", "", "") {
+            assert!(e.fired, "{}", e.tree);
+        }
+    }
+
+    #[test]
+    fn a_near_chain_of_ten_thousand_links_compiles_and_evaluates() {
+        let words: Vec<String> = (0..10_001).map(|i| format!("w{i}")).collect();
+        let q = words.join(" NEAR/3 ");
+        let rs = set(&[], &[("c", &q)]).unwrap();
+        assert_eq!(fires(&rs, "", &words.join(" ")), ["c"]);
+        let mut gap = words.clone();
+        gap.insert(5_000, "a b c d".into());
+        assert!(fires(&rs, "", &gap.join(" ")).is_empty());
+        assert!(!rs.explain("", &gap.join(" "), "")[0].fired);
     }
 
     #[test]

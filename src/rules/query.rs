@@ -10,8 +10,20 @@
 //! Operator keywords are uppercase only; `and`, `or`, `not` are words.
 //! Every error carries the byte range of the offending token inside the
 //! query, which `config` turns into file:line:col.
+//!
+//! Nesting is limited to [`MAX_DEPTH`] levels: every parenthesis group,
+//! field scope and `NOT` opens one, and the token that opens one level too
+//! many is a syntax error. The parser recurses once per level, and so do
+//! the passes over the tree after it (`lower`, `eval`, `explain`, …): an AST
+//! is at most a few nodes deep per level (OR, AND, a NEAR chain's AND, NEAR,
+//! a field scope), so the limit bounds every one of them. A `NEAR` chain
+//! (`a NEAR/3 b NEAR/3 c …`) is flat (an AND of its links), not nested.
 
 use crate::model::Field;
+
+/// How deeply a query may nest: parenthesis groups, field scopes and `NOT`s
+/// each open one level.
+pub const MAX_DEPTH: usize = 64;
 
 /// A parsed query, before list references are resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -205,6 +217,8 @@ struct Parser<'a> {
     toks: &'a [Token],
     pos: usize,
     end: usize,
+    /// Levels open at the current token (see [`MAX_DEPTH`]).
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -225,6 +239,26 @@ impl Parser<'_> {
                 message,
             },
         }
+    }
+
+    /// Opens one nesting level at token `t` (a `(`, a field scope or a
+    /// `NOT`); refused past [`MAX_DEPTH`]. [`Parser::leave`] closes it.
+    fn enter(&mut self, t: &Token) -> Result<(), SyntaxError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(SyntaxError {
+                offset: t.offset,
+                len: t.len,
+                message: format!(
+                    "query nests deeper than {MAX_DEPTH} levels (parentheses, field scopes and NOT each open one)"
+                ),
+            });
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
     }
 
     fn or(&mut self) -> Result<Ast, SyntaxError> {
@@ -262,9 +296,12 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<Ast, SyntaxError> {
-        if matches!(self.peek().map(|t| &t.tok), Some(Tok::Not)) {
+        if let Some(t) = self.peek().filter(|t| t.tok == Tok::Not).cloned() {
+            self.enter(&t)?;
             self.pos += 1;
-            return Ok(Ast::Not(Box::new(self.unary()?)));
+            let inner = self.unary()?;
+            self.leave();
+            return Ok(Ast::Not(Box::new(inner)));
         }
         self.near()
     }
@@ -319,19 +356,24 @@ impl Parser<'_> {
         };
         match t.tok {
             Tok::LParen => {
+                self.enter(&t)?;
                 self.pos += 1;
                 let inner = self.or()?;
                 self.close(t.offset)?;
+                self.leave();
                 Ok(inner)
             }
             Tok::Field(f) => {
                 self.pos += 1;
                 match self.peek().map(|t| &t.tok) {
                     Some(Tok::LParen) => {
+                        // The scope and its parenthesis are one level.
+                        self.enter(&t)?;
                         let open = self.toks[self.pos].offset;
                         self.pos += 1;
                         let inner = self.or()?;
                         self.close(open)?;
+                        self.leave();
                         Ok(Ast::Field(f, Box::new(inner)))
                     }
                     _ => Err(self.err_here(format!("expected \"(\" after {}:", f.as_str()))),
@@ -385,6 +427,7 @@ pub fn parse(q: &str) -> Result<Ast, SyntaxError> {
         toks: &toks,
         pos: 0,
         end: q.len(),
+        depth: 0,
     };
     let ast = p.or()?;
     if p.pos < toks.len() {
@@ -443,5 +486,82 @@ mod tests {
         assert_eq!(e.offset, 5);
         let e = parse("bogus:(a)").unwrap_err();
         assert!(e.message.contains("unknown field"));
+    }
+
+    /// The depth of the tree (a leaf is 1), without recursing.
+    fn tree_depth(a: &Ast) -> usize {
+        let mut deepest = 0;
+        let mut stack = vec![(a, 1)];
+        while let Some((n, d)) = stack.pop() {
+            deepest = deepest.max(d);
+            match n {
+                Ast::Term(..) | Ast::List(..) => {}
+                Ast::And(v) | Ast::Or(v) => stack.extend(v.iter().map(|c| (c, d + 1))),
+                Ast::Not(c) | Ast::Field(_, c) => stack.push((c, d + 1)),
+                Ast::Near(l, r, ..) => stack.extend([(&**l, d + 1), (&**r, d + 1)]),
+            }
+        }
+        deepest
+    }
+
+    #[test]
+    fn ten_thousand_parentheses_are_a_located_error() {
+        let q = format!("{}isis{}", "(".repeat(10_000), ")".repeat(10_000));
+        let e = parse(&q).unwrap_err();
+        // The first "(" past the limit.
+        assert_eq!((e.offset, e.len), (MAX_DEPTH, 1), "{e:?}");
+        assert!(
+            e.message
+                .contains(&format!("nests deeper than {MAX_DEPTH} levels")),
+            "{e:?}"
+        );
+        // Unclosed, too.
+        let e = parse(&"(".repeat(10_000)).unwrap_err();
+        assert_eq!(e.offset, MAX_DEPTH, "{e:?}");
+    }
+
+    #[test]
+    fn a_hundred_thousand_nots_are_a_located_error() {
+        let q = format!("isis {}x", "NOT ".repeat(100_000));
+        let e = parse(&q).unwrap_err();
+        assert_eq!((e.offset, e.len), (5 + 4 * MAX_DEPTH, 3), "{e:?}");
+        assert!(e.message.contains("nests deeper"), "{e:?}");
+    }
+
+    #[test]
+    fn field_scopes_count_as_levels() {
+        let q = format!("{}isis{}", "title:(".repeat(100), ")".repeat(100));
+        let e = parse(&q).unwrap_err();
+        assert_eq!((e.offset, e.len), (7 * MAX_DEPTH, 6), "{e:?}");
+        // Mixed: parentheses, scopes and NOTs share one budget.
+        let q = format!("a {}b{}", "NOT (title:(".repeat(30), "))".repeat(30));
+        let e = parse(&q).unwrap_err();
+        assert!(e.message.contains("nests deeper"), "{e:?}");
+    }
+
+    #[test]
+    fn the_deepest_allowed_query_parses_and_stays_shallow() {
+        let q = format!("{}isis{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert_eq!(parse(&q).unwrap(), Ast::Term("isis".into(), MAX_DEPTH));
+        let q = format!("a {}b", "NOT ".repeat(MAX_DEPTH));
+        assert_eq!(tree_depth(&parse(&q).unwrap()), MAX_DEPTH + 2);
+        // Every level holding as much structure as one level can: OR, AND,
+        // a NEAR chain, a field scope.
+        let level = "x OR y z NEAR/2 w NEAR/2 title:(";
+        let half = MAX_DEPTH / 2;
+        let q = format!("{}v{}", format!("{level}(").repeat(half), "))".repeat(half));
+        let a = parse(&q).unwrap();
+        assert!(tree_depth(&a) <= 5 * MAX_DEPTH, "{}", tree_depth(&a));
+    }
+
+    #[test]
+    fn a_long_near_chain_is_flat() {
+        let q = vec!["a"; 10_001].join(" NEAR/3 ");
+        let a = parse(&q).unwrap();
+        match &a {
+            Ast::And(links) => assert_eq!(links.len(), 10_000),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(tree_depth(&a), 3);
     }
 }

@@ -99,6 +99,29 @@ fn a_broken_rule_is_refused_with_file_line_column_and_caret() {
 }
 
 #[test]
+fn a_query_nested_ten_thousand_deep_is_a_located_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rules")).unwrap();
+    let query = format!("{}isis{}", "(".repeat(10_000), ")".repeat(10_000));
+    // The query is on line 6; its text starts after `query = '` (column
+    // 10), and the 65th "(" is the first one past the limit of 64.
+    let pack = format!("[terms]\ng = [\"isis\"]\n\n[[watch]]\nname = \"w\"\nquery = '{query}'\n");
+    std::fs::write(dir.path().join("rules/watches.toml"), pack).unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "rules = [\"rules/*.toml\"]\n").unwrap();
+    let out = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "check"],
+        None,
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    let col = "query = '".len() + 1 + 64;
+    assert!(err.contains(&format!("watches.toml:6:{col}")), "{err}");
+    assert!(err.contains("nests deeper than 64 levels"), "{err}");
+}
+
+#[test]
 fn a_missing_config_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(
