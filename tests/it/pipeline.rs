@@ -326,9 +326,17 @@ fn database_errors_are_said_once_and_name_the_file_and_the_holder() {
     let e = stderr(&out);
     assert!(e.contains(&format!("PID {}", d.child.id())), "{e}");
     once_said(&e, "in use by another newswatch process");
-    let out = run(dir.path(), &["--config", c, "alerts", "retry", "--dead"], None);
+    let out = run(
+        dir.path(),
+        &["--config", c, "alerts", "retry", "--dead"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("0 alert(s) requeued"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("0 alert(s) requeued"),
+        "{}",
+        stdout(&out)
+    );
     d.signal("TERM");
     assert_eq!(d.wait_exit(15), Some(0), "{}", d.log());
 }

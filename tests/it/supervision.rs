@@ -181,3 +181,60 @@ fn a_panic_in_a_poll_is_that_feeds_failure() {
     d.signal("TERM");
     assert_eq!(d.wait_exit(15), Some(0), "{}", d.log());
 }
+
+/// Documents that nest 100,000 levels deep (XML elements, JSON arrays,
+/// escaped HTML inside a description) are read or refused as that file's
+/// error, never a stack overflow: `scan` ends normally and names the file.
+#[test]
+fn deeply_nested_documents_end_in_an_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &[]);
+    let head = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>x</title><item><title>deep</title>";
+    let docs = [
+        (
+            "elements.xml",
+            format!(
+                "{head}{}{}</item></channel></rss>",
+                "<x>".repeat(100_000),
+                "</x>".repeat(100_000)
+            ),
+        ),
+        (
+            "html.xml",
+            format!(
+                "{head}<description>{}</description></item></channel></rss>",
+                "&lt;b&gt;".repeat(100_000)
+            ),
+        ),
+        (
+            "arrays.json",
+            format!(
+                "{{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"x\",\"items\":[{{\"id\":\"1\",\"title\":\"deep\",\"x\":{}{}}}]}}",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ),
+        ),
+    ];
+    for (name, body) in docs {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        let out = run(
+            dir.path(),
+            &[
+                "--config",
+                cfg.to_str().unwrap(),
+                "scan",
+                path.to_str().unwrap(),
+            ],
+            None,
+        );
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(0 | 1)),
+            "{name}: ended by {:?}\n{}",
+            out.status,
+            stderr(&out)
+        );
+        assert!(stdout(&out).contains(name), "{name}: {}", stdout(&out));
+    }
+}
