@@ -634,38 +634,171 @@ fn eval(e: &Expr, mask: u8, hits: &Hits, used: &mut Option<&mut Used>, weight: f
             ok
         }
         Expr::Not(inner) => !eval(inner, mask, hits, &mut None, weight),
-        Expr::Near { a, b, n, .. } => {
-            let mut ok = false;
-            for ta in hits.present_in(a) {
-                for ha in hits.of(ta).filter(|h| h.field & mask != 0) {
-                    for tb in hits.present_in(b) {
-                        for hb in hits.of(tb).filter(|h| h.field == ha.field) {
-                            if ha.word == hb.word && ta != tb && ha.last_word == hb.last_word {
-                                continue;
-                            }
-                            let gap = if ha.word <= hb.word {
-                                hb.word.saturating_sub(ha.last_word)
-                            } else {
-                                ha.word.saturating_sub(hb.last_word)
-                            };
-                            if gap <= *n {
-                                ok = true;
-                                match used.as_deref_mut() {
-                                    Some(u) => {
-                                        mark(u, ta, ha.field, weight);
-                                        mark(u, tb, hb.field, weight);
-                                    }
-                                    None => return true,
-                                }
-                            }
-                        }
+        Expr::Near { a, b, n, .. } => near(a, b, *n, mask, hits, used, weight),
+        Expr::Field(m, inner) => eval(inner, mask & m, hits, used, weight),
+    }
+}
+
+/// One hit of a NEAR side, for the sweep: its span, its term, its side
+/// (0: left, 1: right).
+#[derive(Clone, Copy)]
+struct Side {
+    word: u32,
+    last: u32,
+    term: TermId,
+    side: u8,
+}
+
+/// The two best hits seen so far on one side, by a key (larger is better),
+/// of different spans: the best hit whose span differs from a given one is
+/// then one of the two.
+#[derive(Default, Clone, Copy)]
+struct Best2 {
+    top: [Option<(i64, (u32, u32))>; 2],
+}
+
+impl Best2 {
+    fn insert(&mut self, key: i64, span: (u32, u32)) {
+        match self.top[0] {
+            None => self.top[0] = Some((key, span)),
+            // The same span has the same key.
+            Some((_, s0)) if s0 == span => {}
+            Some((k0, _)) if key > k0 => {
+                self.top[1] = self.top[0];
+                self.top[0] = Some((key, span));
+            }
+            Some(_) => {
+                if self.top[1].is_none_or(|(k1, _)| key > k1) {
+                    self.top[1] = Some((key, span));
+                }
+            }
+        }
+    }
+
+    /// The best key among the hits whose span is not `span`.
+    fn other_than(&self, span: (u32, u32)) -> Option<i64> {
+        self.top
+            .iter()
+            .flatten()
+            .find(|(_, s)| *s != span)
+            .map(|(k, _)| *k)
+    }
+}
+
+/// For each hit of `evs` (sorted by span), whether a hit of the other side
+/// with a different span lies within `n` words of it. With `all` false it
+/// stops at the first such hit (and only that one is marked).
+///
+/// Two hits are near when the one starting later starts at most `n` words
+/// after the other's last word. Going forward, a hit is compared with the
+/// earlier hit of the other side whose last word reaches furthest; going
+/// backward, with the later one that starts first. Each pass is one sweep.
+fn sweep(evs: &[Side], n: u32, all: bool, near: &mut Vec<bool>) -> bool {
+    near.clear();
+    near.resize(evs.len(), false);
+    let mut found = false;
+    let mut best = [Best2::default(); 2];
+    for (i, e) in evs.iter().enumerate() {
+        let span = (e.word, e.last);
+        if let Some(last) = best[usize::from(1 - e.side)].other_than(span) {
+            // `last` is a last word: a u32 stored as is.
+            if i64::from(e.word) - last <= i64::from(n) {
+                near[i] = true;
+                found = true;
+                if !all {
+                    return true;
+                }
+            }
+        }
+        best[usize::from(e.side)].insert(i64::from(e.last), span);
+    }
+    if !all {
+        return found;
+    }
+    let mut best = [Best2::default(); 2];
+    for (i, e) in evs.iter().enumerate().rev() {
+        let span = (e.word, e.last);
+        // Keyed by the negated first word: the earliest start is the best.
+        if let Some(neg_word) = best[usize::from(1 - e.side)].other_than(span)
+            && -neg_word - i64::from(e.last) <= i64::from(n)
+        {
+            near[i] = true;
+            found = true;
+        }
+        best[usize::from(e.side)].insert(-i64::from(e.word), span);
+    }
+    found
+}
+
+/// `a NEAR/n b` over the fields in `mask`: some hit of `a` and some hit of
+/// `b` in one field at most `n` words apart (two different terms found on
+/// the very same words do not count; a term on both sides is near itself).
+/// Sorting the hits and sweeping them makes it O(h log h) in the number of
+/// hits; when recording, every term with a hit near the other side is
+/// marked.
+fn near(
+    a: &[TermId],
+    b: &[TermId],
+    n: u32,
+    mask: u8,
+    hits: &Hits,
+    used: &mut Option<&mut Used>,
+    weight: f64,
+) -> bool {
+    let mut ok = false;
+    for t in hits.present_in(a).filter(|t| b.binary_search(t).is_ok()) {
+        for h in hits.of(t).filter(|h| h.field & mask != 0) {
+            ok = true;
+            match used.as_deref_mut() {
+                None => return true,
+                Some(u) => mark(u, t, h.field, weight),
+            }
+        }
+    }
+    let mut evs: Vec<Side> = Vec::new();
+    let mut flags = Vec::new();
+    for bit in [1u8, 2, 4] {
+        if mask & bit == 0 {
+            continue;
+        }
+        evs.clear();
+        for (side, ids) in [(0u8, a), (1u8, b)] {
+            let before = evs.len();
+            for t in hits.present_in(ids) {
+                evs.extend(hits.of(t).filter(|h| h.field == bit).map(|h| Side {
+                    word: h.word,
+                    last: h.last_word,
+                    term: t,
+                    side,
+                }));
+            }
+            if evs.len() == before {
+                // One side has nothing in this field.
+                evs.clear();
+                break;
+            }
+        }
+        if evs.is_empty() {
+            continue;
+        }
+        evs.sort_unstable_by_key(|e| (e.word, e.last, e.side, e.term));
+        match used.as_deref_mut() {
+            None => {
+                if sweep(&evs, n, false, &mut flags) {
+                    return true;
+                }
+            }
+            Some(u) => {
+                if sweep(&evs, n, true, &mut flags) {
+                    ok = true;
+                    for (e, _) in evs.iter().zip(&flags).filter(|(_, f)| **f) {
+                        mark(u, e.term, bit, weight);
                     }
                 }
             }
-            ok
         }
-        Expr::Field(m, inner) => eval(inner, mask & m, hits, used, weight),
     }
+    ok
 }
 
 /// Proclitic sequences allowed before an Arabic term (normalized letters):
@@ -752,5 +885,96 @@ fn truncate_chars(s: &str, n: usize) -> String {
     match s.char_indices().nth(n) {
         Some((i, _)) => format!("{} …", &s[..i]),
         None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hits(terms: &[(TermId, Vec<u32>)]) -> Hits {
+        let mut all: Vec<(TermId, Hit)> = terms
+            .iter()
+            .flat_map(|(t, words)| {
+                words.iter().map(move |&w| {
+                    (
+                        *t,
+                        Hit {
+                            field: 2,
+                            word: w,
+                            last_word: w,
+                        },
+                    )
+                })
+            })
+            .collect();
+        all.sort_unstable_by_key(|&(t, h)| (t, h.field, h.word, h.last_word));
+        let mut present: Vec<TermId> = all.iter().map(|(t, _)| *t).collect();
+        present.dedup();
+        Hits { all, present }
+    }
+
+    /// 200,000 hits a side, never near: a comparison of every pair would
+    /// take hours; the sweep looks at each hit a few times.
+    #[test]
+    fn near_over_many_hits_is_a_sweep() {
+        let k = 200_000u32;
+        let h = hits(&[
+            (0, (0..k).map(|i| 10 * i).collect()),
+            (1, (0..k).map(|i| 10 * i + 5).collect()),
+        ]);
+        let e = Expr::Near {
+            a: vec![0],
+            b: vec![1],
+            n: 4,
+            label: String::new(),
+        };
+        assert!(!eval(&e, ALL_FIELDS, &h, &mut None, 1.0));
+        let mut used = Used::new();
+        assert!(!eval(&e, ALL_FIELDS, &h, &mut Some(&mut used), 1.0));
+        assert!(used.is_empty());
+        // Five words apart is near enough for NEAR/5, for every hit.
+        let e = Expr::Near {
+            a: vec![0],
+            b: vec![1],
+            n: 5,
+            label: String::new(),
+        };
+        assert!(eval(&e, ALL_FIELDS, &h, &mut None, 1.0));
+        assert!(eval(&e, ALL_FIELDS, &h, &mut Some(&mut used), 1.0));
+        assert_eq!(used.keys().copied().collect::<Vec<_>>(), [(0, 2), (1, 2)]);
+        assert_eq!((h.count(0, 2), h.count(1, 2)), (5, 5));
+    }
+
+    #[test]
+    fn near_marks_exactly_the_terms_with_a_near_hit() {
+        // Term 0 near term 1 (either order); term 2 (left side) is far from
+        // everything; term 3 on the same word as term 0 does not count.
+        let h = hits(&[
+            (0, vec![100]),
+            (1, vec![97]),
+            (2, vec![500]),
+            (3, vec![100]),
+        ]);
+        let e = Expr::Near {
+            a: vec![0, 2],
+            b: vec![1, 3],
+            n: 3,
+            label: String::new(),
+        };
+        let mut used = Used::new();
+        assert!(eval(&e, ALL_FIELDS, &h, &mut Some(&mut used), 1.0));
+        assert_eq!(used.keys().copied().collect::<Vec<_>>(), [(0, 2), (1, 2)]);
+        // Only the same words: not near.
+        let h = hits(&[(0, vec![100]), (3, vec![100])]);
+        assert!(!eval(&e, ALL_FIELDS, &h, &mut None, 1.0));
+        // A term on both sides is near itself.
+        let e = Expr::Near {
+            a: vec![0],
+            b: vec![0],
+            n: 1,
+            label: String::new(),
+        };
+        assert!(eval(&e, ALL_FIELDS, &h, &mut None, 1.0));
     }
 }
