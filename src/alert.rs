@@ -9,7 +9,7 @@ use crate::store::PendingAlert;
 use std::fmt::Write as _;
 
 /// The highest severity among `watches`.
-pub fn top_severity(watches: &[&WatchMatch]) -> Severity {
+pub(crate) fn top_severity(watches: &[&WatchMatch]) -> Severity {
     watches
         .iter()
         .map(|w| w.severity)
@@ -18,14 +18,14 @@ pub fn top_severity(watches: &[&WatchMatch]) -> Severity {
 }
 
 /// Formats a Unix time as RFC 3339 (UTC).
-pub fn rfc3339(t: i64) -> String {
+pub(crate) fn rfc3339(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_default()
 }
 
 /// The `log` sink's rendering: a few human-readable lines.
-pub fn render_log(alert: &PendingAlert, watches: &[&WatchMatch]) -> String {
+pub(crate) fn render_log(alert: &PendingAlert, watches: &[&WatchMatch]) -> String {
     let a = &alert.article;
     let mut s = String::new();
     let names: Vec<&str> = watches.iter().map(|w| w.watch.as_str()).collect();
@@ -85,7 +85,7 @@ fn one_line(s: &str) -> String {
 
 /// How one delivery attempt ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     /// The sink accepted it.
     Delivered,
     /// It did not arrive; try again (after `after`, when the sink said so).
@@ -100,7 +100,7 @@ pub enum Delivery {
 /// The generic webhook body, version 1. Its own type: the wire format does
 /// not follow internal refactors.
 #[derive(Debug, serde::Serialize)]
-pub struct WebhookBody<'a> {
+pub(crate) struct WebhookBody<'a> {
     /// Always 1.
     pub version: u32,
     /// The alert id (also sent as `Idempotency-Key`).
@@ -121,7 +121,7 @@ pub struct WebhookBody<'a> {
 
 /// A watch in the webhook body.
 #[derive(Debug, serde::Serialize)]
-pub struct WireWatch<'a> {
+pub(crate) struct WireWatch<'a> {
     /// Watch name.
     pub name: &'a str,
     /// Its severity.
@@ -134,7 +134,7 @@ pub struct WireWatch<'a> {
 
 /// A matched term in the webhook body.
 #[derive(Debug, serde::Serialize)]
-pub struct WireTerm<'a> {
+pub(crate) struct WireTerm<'a> {
     /// As written in the rule.
     pub term: &'a str,
     /// title, summary or content.
@@ -145,7 +145,7 @@ pub struct WireTerm<'a> {
 
 /// The article in the webhook body.
 #[derive(Debug, serde::Serialize)]
-pub struct WireArticle<'a> {
+pub(crate) struct WireArticle<'a> {
     /// Title.
     pub title: &'a str,
     /// Canonical link.
@@ -162,7 +162,7 @@ pub struct WireArticle<'a> {
 
 /// A feed in the webhook body.
 #[derive(Debug, serde::Serialize)]
-pub struct WireFeed<'a> {
+pub(crate) struct WireFeed<'a> {
     /// Display name.
     pub name: &'a str,
     /// URL.
@@ -171,7 +171,7 @@ pub struct WireFeed<'a> {
 
 /// Another sighting in the webhook body.
 #[derive(Debug, serde::Serialize)]
-pub struct WireSeen<'a> {
+pub(crate) struct WireSeen<'a> {
     /// The feed's name.
     pub feed: &'a str,
     /// The item's link in that feed.
@@ -179,7 +179,10 @@ pub struct WireSeen<'a> {
 }
 
 /// Builds the version-1 webhook body.
-pub fn webhook_body<'a>(alert: &'a PendingAlert, watches: &[&'a WatchMatch]) -> WebhookBody<'a> {
+pub(crate) fn webhook_body<'a>(
+    alert: &'a PendingAlert,
+    watches: &[&'a WatchMatch],
+) -> WebhookBody<'a> {
     let a = &alert.article;
     WebhookBody {
         version: 1,
@@ -229,7 +232,7 @@ pub fn webhook_body<'a>(alert: &'a PendingAlert, watches: &[&'a WatchMatch]) -> 
 /// Sends several alerts as one webhook message: `{"version":1,"digest":true,
 /// "id":…,"count":n,"alerts":[…version-1 bodies…]}`, keyed and signed like a
 /// single alert; the key is derived from the alert ids it carries.
-pub async fn deliver_webhook_digest(
+pub(crate) async fn deliver_webhook_digest(
     client: &reqwest::Client,
     sink: &SinkConfig,
     key: &str,
@@ -287,7 +290,7 @@ async fn post_signed(
 }
 
 /// `sha256=<hex>` of HMAC-SHA256 over `timestamp + "." + body`.
-pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+pub(crate) fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     use hmac::{KeyInit, Mac};
     let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) {
         Ok(m) => m,
@@ -306,7 +309,7 @@ pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 }
 
 /// Checks a signature as a receiver would (constant-time comparison).
-pub fn verify_signature(secret: &[u8], timestamp: &str, body: &[u8], header: &str) -> bool {
+pub(crate) fn verify_signature(secret: &[u8], timestamp: &str, body: &[u8], header: &str) -> bool {
     let Ok(ts) = timestamp.trim().parse::<i64>() else {
         return false;
     };
@@ -320,7 +323,7 @@ pub fn verify_signature(secret: &[u8], timestamp: &str, body: &[u8], header: &st
 }
 
 /// Sends one alert to a webhook-style sink.
-pub async fn deliver_webhook(
+pub(crate) async fn deliver_webhook(
     client: &reqwest::Client,
     sink: &SinkConfig,
     alert: &PendingAlert,
@@ -347,7 +350,7 @@ pub async fn deliver_webhook(
 
 /// The outcome of a delivery request: 2xx delivered, anything else retried
 /// (with the sink's `Retry-After`).
-pub fn classify(r: Result<reqwest::Response, reqwest::Error>) -> Delivery {
+pub(crate) fn classify(r: Result<reqwest::Response, reqwest::Error>) -> Delivery {
     match r {
         Ok(resp) if resp.status().is_success() => Delivery::Delivered,
         Ok(resp) => {
@@ -381,7 +384,7 @@ pub fn classify(r: Result<reqwest::Response, reqwest::Error>) -> Delivery {
 /// The delay before attempt number `attempts + 1`: exponential from
 /// `base`, capped at `max`, with ±20% jitter; a sink's `Retry-After` wins
 /// when it asks for longer.
-pub fn backoff(
+pub(crate) fn backoff(
     attempts: u32,
     base: std::time::Duration,
     max: std::time::Duration,

@@ -102,7 +102,7 @@ async fn handle(
 }
 
 /// Runs the demo, printing to `out`.
-pub async fn run(out: &mut (dyn Write + Send)) -> Result<()> {
+pub(crate) async fn run(out: &mut (dyn Write + Send)) -> Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("cannot listen on loopback")?;

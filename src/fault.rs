@@ -7,7 +7,7 @@
 /// Panics here when `NEWSWATCH_FAULT` names `point` with a detail that
 /// `detail` contains (debug builds only).
 #[cfg(debug_assertions)]
-pub fn hit(point: &str, detail: &str) {
+pub(crate) fn hit(point: &str, detail: &str) {
     static SPEC: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
     let spec = SPEC.get_or_init(|| {
         std::env::var("NEWSWATCH_FAULT")

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// Why a fetch failed.
 #[derive(Debug, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     /// No answer in time.
     #[error("timed out")]
     Timeout,
@@ -37,17 +37,8 @@ pub enum FetchError {
 }
 
 impl FetchError {
-    /// Whether trying again later may succeed.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            FetchError::Timeout | FetchError::Connect(_) => true,
-            FetchError::Status { status, .. } => *status == 429 || *status == 408 || *status >= 500,
-            FetchError::TooLarge(_) | FetchError::Protocol(_) => false,
-        }
-    }
-
     /// A short name for the kind of failure, recorded on the feed.
-    pub fn kind(&self) -> crate::model::ErrorKind {
+    pub(crate) fn kind(&self) -> crate::model::ErrorKind {
         use crate::model::ErrorKind;
         match self {
             FetchError::Timeout => ErrorKind::Timeout,
@@ -62,7 +53,7 @@ impl FetchError {
     }
 
     /// The HTTP status, if the server answered.
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             FetchError::Status { status, .. } => Some(*status),
             _ => None,
@@ -72,13 +63,13 @@ impl FetchError {
 
 /// Installs the process-wide TLS crypto provider (ring). Safe to call more
 /// than once; every client built by newswatch calls it first.
-pub fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Builds an HTTP client with newswatch's defaults. Used for feeds and for
 /// alert delivery alike.
-pub fn build_client(
+pub(crate) fn build_client(
     user_agent: &str,
     timeout: Duration,
     connect_timeout: Duration,
@@ -94,18 +85,18 @@ pub fn build_client(
 }
 
 /// Redirect hops followed before giving up.
-pub const MAX_REDIRECTS: usize = 5;
+pub(crate) const MAX_REDIRECTS: usize = 5;
 
 /// The feed fetcher: one client, one body cap.
 #[derive(Clone)]
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     client: reqwest::Client,
     max_body: u64,
 }
 
 impl Fetcher {
     /// Builds the fetcher from `[http]`.
-    pub fn new(cfg: &HttpConfig) -> Result<Fetcher, String> {
+    pub(crate) fn new(cfg: &HttpConfig) -> Result<Fetcher, String> {
         Ok(Fetcher {
             client: build_client(&cfg.user_agent, cfg.timeout, cfg.connect_timeout)?,
             max_body: cfg.max_body,
@@ -114,7 +105,7 @@ impl Fetcher {
 
     /// GETs `url`, sending `If-None-Match` / `If-Modified-Since` from
     /// `validators`.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         url: &str,
         validators: &Validators,
@@ -253,7 +244,7 @@ fn classify(e: reqwest::Error) -> FetchError {
 }
 
 /// The error and its causes on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -268,7 +259,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// `Retry-After` as seconds or as an HTTP date (relative to now).
-pub fn parse_retry_after(v: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
     let v = v.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // Before anything else: a SIGTERM that arrives while `run` starts up
     // waits for its handler instead of killing the process half-started.
-    newswatch::daemon::control::hold_signals();
-    newswatch::panics::install();
+    newswatch::cli::hold_signals();
+    newswatch::cli::install_panic_hook();
     let cli = newswatch::cli::parse();
     match newswatch::cli::run(cli) {
         Ok(code) => ExitCode::from(code),

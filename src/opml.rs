@@ -8,7 +8,7 @@ use quick_xml::events::{BytesStart, Event};
 
 /// A feed found in an OPML document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpmlFeed {
+pub(crate) struct OpmlFeed {
     /// `xmlUrl`.
     pub url: String,
     /// `title`, else `text`.
@@ -30,7 +30,7 @@ fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
 }
 
 /// Reads the feeds of an OPML document; an error names the byte offset.
-pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, String> {
+pub(crate) fn parse(text: &str) -> Result<Vec<OpmlFeed>, String> {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut out = Vec::new();
     // For each open <outline>: the folder name it pushed, if any.
@@ -81,7 +81,7 @@ fn feed(e: &BytesStart<'_>, url: String, stack: &[Option<String>]) -> OpmlFeed {
 }
 
 /// A folder name as a tag: lowercase words joined by `-`.
-pub fn tag_of(folder: &str) -> String {
+pub(crate) fn tag_of(folder: &str) -> String {
     folder
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -91,7 +91,7 @@ pub fn tag_of(folder: &str) -> String {
 }
 
 /// `[[feed]]` entries for `feeds`, as TOML text.
-pub fn to_toml(feeds: &[OpmlFeed]) -> String {
+pub(crate) fn to_toml(feeds: &[OpmlFeed]) -> String {
     let q = |s: &str| toml::Value::String(s.to_string()).to_string();
     let mut s = String::from("# Feeds imported from OPML by `newswatch feeds import`.\n");
     for f in feeds {
@@ -109,7 +109,7 @@ pub fn to_toml(feeds: &[OpmlFeed]) -> String {
 }
 
 /// The configured feeds as an OPML 2.0 document (tags as `category`).
-pub fn render(feeds: &[FeedConfig]) -> String {
+pub(crate) fn render(feeds: &[FeedConfig]) -> String {
     let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
     let mut s = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head><title>newswatch feeds</title></head>\n  <body>\n",

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 static LAST: Mutex<Option<String>> = Mutex::new(None);
 
 /// Installs the hook (once, at start-up).
-pub fn install() {
+pub(crate) fn install() {
     std::panic::set_hook(Box::new(|info| {
         if crate::parse::in_parser() {
             return;
@@ -36,6 +36,6 @@ pub fn install() {
 }
 
 /// The message of the latest panic outside the parser, if any.
-pub fn last() -> Option<String> {
+pub(crate) fn last() -> Option<String> {
     LAST.lock().ok().and_then(|l| l.clone())
 }

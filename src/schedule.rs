@@ -19,11 +19,11 @@ use std::time::Duration;
 
 /// After this many consecutive failures a feed is polled at
 /// `max_interval` and shown as failing.
-pub const LONG_STREAK: i64 = 10;
+pub(crate) const LONG_STREAK: i64 = 10;
 
 /// What the publisher said about how often to poll.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Hints {
+pub(crate) struct Hints {
     /// RSS `ttl` or `sy:updatePeriod`/`sy:updateFrequency`.
     pub feed_ttl: Option<Duration>,
     /// HTTP `Cache-Control: max-age`.
@@ -45,7 +45,7 @@ fn jitter(d: Duration, r: f64) -> Duration {
 /// The interval after a successful poll. `current` is the feed's present
 /// interval (its configured one on the first poll); `new_items` how many
 /// items it brought that were not stored before.
-pub fn after_success(
+pub(crate) fn after_success(
     cfg: &PollConfig,
     current: Duration,
     new_items: usize,
@@ -68,7 +68,7 @@ pub fn after_success(
 /// The delay before polling again after the `streak`-th consecutive
 /// failure (1 for the first), honouring `retry_after` when the server
 /// gave one. `r` is a random value in [0, 1) for jitter.
-pub fn after_failure(
+pub(crate) fn after_failure(
     cfg: &PollConfig,
     streak: i64,
     retry_after: Option<Duration>,
@@ -92,7 +92,7 @@ pub fn after_failure(
 /// The delay before a feed's first poll after start-up or a reload, spread
 /// over `min(interval, spread)` so that thousands of feeds do not all start
 /// at once.
-pub fn first_poll(interval: Duration, spread: Duration, r: f64) -> Duration {
+pub(crate) fn first_poll(interval: Duration, spread: Duration, r: f64) -> Duration {
     interval.min(spread).mul_f64(r)
 }
 

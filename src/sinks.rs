@@ -55,7 +55,7 @@ fn facts<'a>(a: &'a PendingAlert, watches: &[&'a WatchMatch]) -> Facts<'a> {
 }
 
 /// Slack mrkdwn: `&`, `<`, `>` are the only control characters.
-pub fn escape_slack(s: &str) -> String {
+pub(crate) fn escape_slack(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -63,7 +63,7 @@ pub fn escape_slack(s: &str) -> String {
 
 /// Markdown (Discord, Teams): backslash before every formatting character,
 /// and no mass mentions.
-pub fn escape_markdown(s: &str) -> String {
+pub(crate) fn escape_markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         if matches!(
@@ -93,7 +93,7 @@ pub fn escape_markdown(s: &str) -> String {
 }
 
 /// HTML text (Telegram `parse_mode=HTML`).
-pub fn escape_html(s: &str) -> String {
+pub(crate) fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -110,7 +110,7 @@ fn color(sev: Severity) -> u32 {
 }
 
 /// Where to POST and what, for a chat or push sink.
-pub fn render(
+pub(crate) fn render(
     sink: &SinkConfig,
     a: &PendingAlert,
     watches: &[&WatchMatch],
@@ -312,7 +312,7 @@ fn truncate(s: &str, max_chars: usize) -> String {
 }
 
 /// Sends one alert to a chat or push sink.
-pub async fn deliver(
+pub(crate) async fn deliver(
     client: &reqwest::Client,
     sink: &SinkConfig,
     a: &PendingAlert,
@@ -323,7 +323,7 @@ pub async fn deliver(
 
 /// Sends several alerts as one chat or push message: a list of the alerts,
 /// each with severity, title and link; the key is the digest's.
-pub async fn deliver_digest(
+pub(crate) async fn deliver_digest(
     client: &reqwest::Client,
     sink: &SinkConfig,
     key: &str,

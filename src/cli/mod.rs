@@ -28,6 +28,17 @@ fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     config::raw::parse_duration(s)
 }
 
+/// Blocks SIGTERM, SIGINT and SIGHUP until `run` has its handlers (the
+/// first thing `main` does; see `daemon::control`).
+pub fn hold_signals() {
+    crate::daemon::control::hold_signals();
+}
+
+/// Installs the process's panic hook (see `panics`).
+pub fn install_panic_hook() {
+    crate::panics::install();
+}
+
 /// Parses the process arguments (exits 2 on bad usage, 0 for --help).
 pub fn parse() -> Cli {
     Cli::parse()

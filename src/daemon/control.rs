@@ -10,7 +10,7 @@
 
 /// What the daemon is told to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
+pub(crate) enum Control {
     /// Stop: finish in-flight work within the grace period, then exit 0.
     /// Carries the signal's name for the log.
     Stop(&'static str),
@@ -43,19 +43,19 @@ fn mask(how: libc::c_int) {
 /// Blocks SIGTERM, SIGINT and SIGHUP for this thread and every thread it
 /// starts later; a signal that arrives meanwhile stays pending. Called
 /// first thing in `main`.
-pub fn hold_signals() {
+pub(crate) fn hold_signals() {
     mask(libc::SIG_BLOCK);
 }
 
 /// Lets SIGTERM, SIGINT and SIGHUP through to this thread again (pending
 /// ones are delivered now).
-pub fn release_signals() {
+pub(crate) fn release_signals() {
     mask(libc::SIG_UNBLOCK);
 }
 
 /// The daemon's signal handlers.
 #[derive(Debug)]
-pub struct Signals {
+pub(crate) struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
@@ -65,7 +65,7 @@ impl Signals {
     /// Installs the handlers, then releases the signals held since `main`
     /// began: one that arrived before is seen by [`Signals::next`]. Must be
     /// called inside a tokio runtime, on the thread that held them.
-    pub fn install() -> std::io::Result<Signals> {
+    pub(crate) fn install() -> std::io::Result<Signals> {
         use tokio::signal::unix::{SignalKind, signal};
         let s = Signals {
             term: signal(SignalKind::terminate())?,
@@ -77,7 +77,7 @@ impl Signals {
     }
 
     /// The next signal, as a [`Control`].
-    pub async fn next(&mut self) -> Control {
+    pub(crate) async fn next(&mut self) -> Control {
         tokio::select! {
             _ = self.term.recv() => Control::Stop("SIGTERM"),
             _ = self.int.recv() => Control::Stop("SIGINT"),
@@ -86,7 +86,7 @@ impl Signals {
     }
 
     /// Forwards every signal to `tx` until its receiver is gone.
-    pub async fn forward(mut self, tx: tokio::sync::mpsc::UnboundedSender<Control>) {
+    pub(crate) async fn forward(mut self, tx: tokio::sync::mpsc::UnboundedSender<Control>) {
         loop {
             let c = self.next().await;
             if tx.send(c).is_err() {

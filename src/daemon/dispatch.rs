@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Where `log` sinks write (stdout in the binary, a buffer in tests).
-pub type LogOut = Arc<Mutex<dyn Write + Send>>;
+pub(crate) type LogOut = Arc<Mutex<dyn Write + Send>>;
 
 /// What one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Round {
+pub(crate) struct Round {
     /// Alerts delivered.
     pub delivered: usize,
     /// Failed attempts (retried later or dead).
@@ -29,7 +29,7 @@ pub struct Round {
 }
 
 /// Current Unix time in milliseconds.
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -37,7 +37,7 @@ pub fn now_ms() -> i64 {
 }
 
 /// One pass over every sink's queue: delivers what is due, in order.
-pub async fn round(
+pub(crate) async fn round(
     cfg: &Arc<Config>,
     client: &reqwest::Client,
     store: &store::Handle,
@@ -73,7 +73,7 @@ pub async fn round(
 static LAST_STEP_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
 
 /// When the delivery side last made a step (see [`LAST_STEP_MS`]).
-pub fn last_step_ms() -> i64 {
+pub(crate) fn last_step_ms() -> i64 {
     LAST_STEP_MS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
@@ -247,7 +247,7 @@ fn group_now(sink: &SinkConfig, due: usize) -> Grouping {
 }
 
 /// The Idempotency-Key of a digest: derived from the ids it carries.
-pub fn digest_key(ids: &[&str]) -> String {
+pub(crate) fn digest_key(ids: &[&str]) -> String {
     let mut sorted: Vec<&str> = ids.to_vec();
     sorted.sort_unstable();
     let joined = sorted.join("\n");
@@ -307,7 +307,7 @@ async fn deliver(
 
 /// Delivers until nothing pending is due within `bound`: sleeps for
 /// retries that fall inside the bound, stops at the bound or on `stop`.
-pub async fn until_idle(
+pub(crate) async fn until_idle(
     cfg: &Arc<Config>,
     client: &reqwest::Client,
     store: &store::Handle,
@@ -333,17 +333,15 @@ pub async fn until_idle(
 }
 
 /// Sends a clearly marked test alert through `sink`, outside the outbox.
-pub async fn send_test(sink: &SinkConfig, client: &reqwest::Client) -> Delivery {
+pub(crate) async fn send_test(sink: &SinkConfig, client: &reqwest::Client) -> Delivery {
     use crate::model::{Field, Severity, TermHit, WatchMatch};
     let now = now_ms() / 1000;
     let alert = PendingAlert {
         id: format!("test-{now}"),
-        sink: sink.name.clone(),
         attempts: 0,
         created_at: now,
         next_attempt_ms: now * 1000,
         article: crate::store::StoredArticle {
-            id: 0,
             title: "TEST — newswatch test message, not a real alert".into(),
             url: None,
             published: Some(now),

@@ -19,7 +19,7 @@ struct Host {
 }
 
 /// Shared by every poll task of a cycle or of the daemon.
-pub struct HostGate {
+pub(crate) struct HostGate {
     per_host: usize,
     spacing: Duration,
     hosts: Mutex<HashMap<String, Host>>,
@@ -28,7 +28,7 @@ pub struct HostGate {
 impl HostGate {
     /// A gate allowing `per_host` requests in flight per host, started at
     /// least `spacing` apart.
-    pub fn new(per_host: usize, spacing: Duration) -> HostGate {
+    pub(crate) fn new(per_host: usize, spacing: Duration) -> HostGate {
         HostGate {
             per_host: per_host.max(1),
             spacing,
@@ -37,7 +37,7 @@ impl HostGate {
     }
 
     /// The host part of a URL (the key of the limits).
-    pub fn host_of(url: &str) -> String {
+    pub(crate) fn host_of(url: &str) -> String {
         url::Url::parse(url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
@@ -45,7 +45,7 @@ impl HostGate {
     }
 
     /// Waits for a slot and for the host's spacing; the permit frees the slot.
-    pub async fn enter(&self, host: &str) -> Option<OwnedSemaphorePermit> {
+    pub(crate) async fn enter(&self, host: &str) -> Option<OwnedSemaphorePermit> {
         let slots = {
             let mut hosts = self.hosts.lock().ok()?;
             let h = hosts.entry(host.to_string()).or_insert_with(|| Host {
@@ -76,7 +76,7 @@ impl HostGate {
     }
 
     /// The host said it is limited (429): double its spacing, up to a minute.
-    pub fn slow_down(&self, host: &str) {
+    pub(crate) fn slow_down(&self, host: &str) {
         if let Ok(mut hosts) = self.hosts.lock()
             && let Some(h) = hosts.get_mut(host)
         {
@@ -86,7 +86,8 @@ impl HostGate {
     }
 
     /// The current spacing of `host`.
-    pub fn spacing(&self, host: &str) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn spacing(&self, host: &str) -> Duration {
         self.hosts
             .lock()
             .ok()

@@ -3,13 +3,13 @@
 //! Contains no SQL, no HTTP request building and no rule logic; it only
 //! sequences the stages.
 
-pub mod control;
-pub mod dispatch;
-pub mod hosts;
-pub mod pipeline;
-pub mod scheduler;
-pub mod service;
-pub mod supervise;
+pub(crate) mod control;
+pub(crate) mod dispatch;
+pub(crate) mod hosts;
+pub(crate) mod pipeline;
+pub(crate) mod scheduler;
+pub(crate) mod service;
+pub(crate) mod supervise;
 
 use crate::config::{Config, FeedConfig};
 use crate::fetch::Fetcher;
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 /// The current Unix time in seconds.
-pub fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -30,7 +30,7 @@ pub fn now() -> Timestamp {
 
 /// What a cycle did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct CycleReport {
+pub(crate) struct CycleReport {
     /// Feeds polled.
     pub feeds: usize,
     /// Feeds whose poll failed.
@@ -54,7 +54,7 @@ pub struct CycleReport {
 /// What every poll shares: the config it runs under, the HTTP client, the
 /// store, and the global and per-host limits.
 #[derive(Clone)]
-pub struct PollCtx {
+pub(crate) struct PollCtx {
     /// The configuration.
     pub cfg: Arc<Config>,
     /// The feed client.
@@ -69,7 +69,7 @@ pub struct PollCtx {
 
 impl PollCtx {
     /// The context for `cfg`, with fresh limits.
-    pub fn new(cfg: Arc<Config>, fetcher: Fetcher, store: store::Handle) -> PollCtx {
+    pub(crate) fn new(cfg: Arc<Config>, fetcher: Fetcher, store: store::Handle) -> PollCtx {
         let global = Arc::new(Semaphore::new(cfg.http.concurrency));
         let gate = Arc::new(hosts::HostGate::new(
             cfg.http.per_host,
@@ -87,7 +87,7 @@ impl PollCtx {
 
 /// Polls one feed within the global and per-host limits, and slows its
 /// host down when the server says it is rate-limiting.
-pub async fn poll_one(
+pub(crate) async fn poll_one(
     ctx: &PollCtx,
     feed: &FeedConfig,
 ) -> Result<pipeline::Polled, store::StoreError> {
@@ -105,19 +105,19 @@ pub async fn poll_one(
 /// that panics is recorded as that feed's failed poll (kind `internal`),
 /// and the others go on.
 #[derive(Default)]
-pub struct Polls {
+pub(crate) struct Polls {
     set: tokio::task::JoinSet<(FeedConfig, Result<pipeline::Polled, store::StoreError>)>,
     feeds: HashMap<tokio::task::Id, FeedConfig>,
 }
 
 impl Polls {
     /// No polls in flight.
-    pub fn new() -> Polls {
+    pub(crate) fn new() -> Polls {
         Polls::default()
     }
 
     /// Starts polling `feed` under `ctx`.
-    pub fn spawn(&mut self, ctx: &PollCtx, feed: FeedConfig) {
+    pub(crate) fn spawn(&mut self, ctx: &PollCtx, feed: FeedConfig) {
         let ctx2 = ctx.clone();
         let f = feed.clone();
         let h = self.set.spawn(async move {
@@ -128,14 +128,14 @@ impl Polls {
     }
 
     /// Whether none are in flight.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.set.is_empty()
     }
 
     /// The next poll to end, with its feed (`None` when none are in
     /// flight): its result, or why its task died. Cancel-safe: nothing is
     /// awaited once a poll has been taken out of the set.
-    pub async fn next(&mut self) -> Option<(FeedConfig, Ended)> {
+    pub(crate) async fn next(&mut self) -> Option<(FeedConfig, Ended)> {
         let joined = self.set.join_next_with_id().await?;
         match joined {
             Ok((id, (feed, r))) => {
@@ -157,7 +157,7 @@ impl Polls {
 
 /// How a poll task ended.
 #[derive(Debug)]
-pub enum Ended {
+pub(crate) enum Ended {
     /// It ran to the end.
     Polled(Result<pipeline::Polled, store::StoreError>),
     /// It panicked (or was aborted): why.
@@ -168,7 +168,7 @@ impl Ended {
     /// The poll's result; a task that died is first recorded as that
     /// feed's failed poll (kind `internal`), so that the feed shows it and
     /// is polled again on its backoff.
-    pub async fn settle(
+    pub(crate) async fn settle(
         self,
         ctx: &PollCtx,
         feed: &FeedConfig,
@@ -186,7 +186,10 @@ impl Ended {
 /// Polls every enabled feed once, concurrently within `http.concurrency`,
 /// `http.per_host` and `http.host_spacing`. With `progress`, a one-line
 /// counter on stderr (for terminals).
-pub async fn poll_all(ctx: &PollCtx, progress: bool) -> Result<CycleReport, store::StoreError> {
+pub(crate) async fn poll_all(
+    ctx: &PollCtx,
+    progress: bool,
+) -> Result<CycleReport, store::StoreError> {
     let mut polls = Polls::new();
     let total = ctx.cfg.feeds.iter().filter(|f| f.enabled).count();
     for feed in ctx.cfg.feeds.iter().filter(|f| f.enabled) {

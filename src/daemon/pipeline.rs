@@ -17,11 +17,11 @@ const NOT_A_FEED_LIMIT: i64 = 3;
 
 /// Consecutive polls permanently redirected to the same feed before the
 /// feed is fetched from its new address.
-pub const MOVE_CONFIRMATIONS: i64 = 3;
+pub(crate) const MOVE_CONFIRMATIONS: i64 = 3;
 
 /// How one poll ended, and when the feed is due next.
 #[derive(Debug)]
-pub struct Polled {
+pub(crate) struct Polled {
     /// What happened.
     pub result: PollResult,
     /// When the next poll is due (Unix s), as recorded in the store.
@@ -32,7 +32,7 @@ pub struct Polled {
 
 /// What one poll did.
 #[derive(Debug)]
-pub enum PollResult {
+pub(crate) enum PollResult {
     /// A document was parsed and stored.
     Stored(IngestReport),
     /// Nothing changed (304, an identical body, or an unchanged ETag).
@@ -45,7 +45,7 @@ pub enum PollResult {
 
 /// Why a poll failed.
 #[derive(Debug, thiserror::Error)]
-pub enum PollError {
+pub(crate) enum PollError {
     /// HTTP.
     #[error(transparent)]
     Fetch(#[from] FetchError),
@@ -66,7 +66,7 @@ const INLINE_PARSE_MAX: usize = 64 * 1024;
 
 /// Polls `feed` once and records everything in the store: the poll ends in
 /// one [`PollOutcome`], recorded by one store command.
-pub async fn poll_feed(
+pub(crate) async fn poll_feed(
     cfg: &Arc<Config>,
     fetcher: &Fetcher,
     store: &store::Handle,
@@ -75,26 +75,27 @@ pub async fn poll_feed(
 ) -> Result<Polled, store::StoreError> {
     crate::fault::hit("poll", &feed.url);
     let row = store.ensure_feed(&feed.url, &feed.name, now).await?;
-    if row.state != FeedState::Active {
+    let skip = if row.state != FeedState::Active {
         let why = format!(
             "{}: {}",
             row.state,
             row.state_reason.clone().unwrap_or_default()
         );
-        return Ok(Polled {
-            rate_limited: false,
-            result: PollResult::Skipped(why),
-            next_poll_at: now + cfg.poll.max_interval.as_secs() as i64,
-        });
-    }
-    if let Some(until) = row.retry_until.filter(|&t| t > now) {
-        return Ok(Polled {
-            rate_limited: false,
-            result: PollResult::Skipped(format!(
-                "server asked to wait until {until} (Retry-After)"
-            )),
-            next_poll_at: until,
-        });
+        Some((why, now + cfg.poll.max_interval.as_secs() as i64))
+    } else {
+        row.retry_until.filter(|&t| t > now).map(|until| {
+            (
+                format!("server asked to wait until {until} (Retry-After)"),
+                until,
+            )
+        })
+    };
+    if let Some((why, next_poll_at)) = skip {
+        // Recorded like every other end of a poll (it writes nothing).
+        let skipped = PollResult::Skipped(why);
+        let mut p = record(store, &row, feed, now, PollOutcome::Skipped, skipped, false).await?;
+        p.next_poll_at = next_poll_at;
+        return Ok(p);
     }
     let current = current_interval(&row, feed);
     let fetch_url = row.fetch_url.clone().unwrap_or_else(|| feed.url.clone());
@@ -308,7 +309,7 @@ async fn record(
 /// Runs the rules over articles and decides where each alert goes.
 /// `suppress(published)` says whether an item is stored without alerting
 /// (backfill of a feed's first poll).
-pub fn match_articles(
+pub(crate) fn match_articles(
     cfg: &Config,
     articles: Vec<crate::model::Article>,
     feed_tags: &[String],
@@ -421,7 +422,7 @@ async fn fail(
 
 /// Records a poll task that panicked as that feed's failed poll (kind
 /// `internal`), so that the feed shows it and is polled again later.
-pub async fn record_panic(
+pub(crate) async fn record_panic(
     cfg: &Config,
     store: &store::Handle,
     feed: &FeedConfig,

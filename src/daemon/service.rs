@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Options of `newswatch run`.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// The config file, re-read on SIGHUP.
     pub config_path: PathBuf,
     /// How long SIGTERM waits for in-flight polls and deliveries.
@@ -63,7 +63,7 @@ fn notify(states: &[NotifyState<'_>]) {
 /// Runs until a [`Control::Stop`] arrives on `controls` (or `shutdown` is
 /// cancelled), then stops within the grace period and returns `Ok`. If a
 /// supervised task or thread dies first, it returns the error naming it.
-pub async fn run(
+pub(crate) async fn run(
     opts: Options,
     initial: Config,
     store: store::Handle,
@@ -243,7 +243,7 @@ fn reload(opts: &Options, current: &Config) -> Result<Config, String> {
 }
 
 /// The HTTP client for sinks (per-sink timeouts are set per request).
-pub fn delivery_client(cfg: &Config) -> Result<reqwest::Client, String> {
+pub(crate) fn delivery_client(cfg: &Config) -> Result<reqwest::Client, String> {
     fetch::build_client(
         &cfg.http.user_agent,
         Duration::from_secs(120),

@@ -12,7 +12,7 @@ use tokio_util::task::TaskTracker;
 
 /// A supervised task (or thread) that ended while the daemon was running.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Death {
+pub(crate) struct Death {
     /// What died ("scheduler", "dispatcher", "store thread", …).
     pub what: String,
     /// Why, as far as it is known (the panic message, the error).
@@ -27,7 +27,7 @@ impl std::fmt::Display for Death {
 
 /// Spawns and watches the daemon's tasks.
 #[derive(Debug)]
-pub struct Supervisor {
+pub(crate) struct Supervisor {
     token: CancellationToken,
     tracker: TaskTracker,
     tx: mpsc::UnboundedSender<Death>,
@@ -35,7 +35,7 @@ pub struct Supervisor {
 }
 
 /// The text of a panic's payload.
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         format!("panic: {s}")
     } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -47,7 +47,7 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 impl Supervisor {
     /// A supervisor whose tasks stop when `token` is cancelled.
-    pub fn new(token: CancellationToken) -> Supervisor {
+    pub(crate) fn new(token: CancellationToken) -> Supervisor {
         let (tx, rx) = mpsc::unbounded_channel();
         Supervisor {
             token,
@@ -57,14 +57,9 @@ impl Supervisor {
         }
     }
 
-    /// The shutdown token the tasks watch.
-    pub fn token(&self) -> &CancellationToken {
-        &self.token
-    }
-
     /// Spawns `task` as `what`. Its end before the token is cancelled is a
     /// [`Death`].
-    pub fn spawn<F>(&self, what: &'static str, task: F)
+    pub(crate) fn spawn<F>(&self, what: &'static str, task: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
@@ -87,7 +82,7 @@ impl Supervisor {
     /// Watches something that is not a tokio task (a thread): `ended`
     /// resolves with what ended and why; that is a [`Death`] unless the
     /// token was cancelled first.
-    pub fn watch<F>(&self, ended: F)
+    pub(crate) fn watch<F>(&self, ended: F)
     where
         F: Future<Output = Death> + Send + 'static,
     {
@@ -105,7 +100,7 @@ impl Supervisor {
     }
 
     /// The next death (pending forever while all live).
-    pub async fn death(&mut self) -> Death {
+    pub(crate) async fn death(&mut self) -> Death {
         match self.rx.recv().await {
             Some(d) => d,
             // Never: the supervisor holds a sender itself.
@@ -115,7 +110,7 @@ impl Supervisor {
 
     /// Cancels the token and waits up to `grace` for every task to end;
     /// returns whether they all did.
-    pub async fn shutdown(&self, grace: std::time::Duration) -> bool {
+    pub(crate) async fn shutdown(&self, grace: std::time::Duration) -> bool {
         self.token.cancel();
         self.tracker.close();
         tokio::time::timeout(grace, self.tracker.wait())
@@ -131,7 +126,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_task_that_ends_early_is_a_death_and_shutdown_waits() {
         let mut sup = Supervisor::new(CancellationToken::new());
-        let token = sup.token().clone();
+        let token = sup.token.clone();
         sup.spawn("waiter", async move { token.cancelled().await });
         sup.spawn("quitter", async {
             tokio::time::sleep(std::time::Duration::from_secs(3)).await;

@@ -34,7 +34,7 @@ fn is_tracking(name: &str) -> bool {
 
 /// The canonical form of `href`, resolved against `base`; `None` when it is
 /// not an http(s) URL.
-pub fn canonical(href: &str, base: Option<&str>) -> Option<String> {
+pub(crate) fn canonical(href: &str, base: Option<&str>) -> Option<String> {
     let href = href.trim();
     if href.is_empty() {
         return None;

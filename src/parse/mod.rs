@@ -8,7 +8,7 @@
 //! is caught and becomes a [`ParseError`], so no document can take the
 //! process down.
 
-pub mod link;
+pub(crate) mod link;
 
 use crate::model::{Article, ParsedFeed};
 use crate::text::{hex_digest, html_to_text, is_arabic};
@@ -17,7 +17,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Why a document could not be read as a feed.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-pub enum ParseError {
+pub(crate) enum ParseError {
     /// The body is empty (or only white space).
     #[error("empty document")]
     Empty,
@@ -31,7 +31,7 @@ pub enum ParseError {
 
 /// Parses a feed document. `base_url` (the feed's URL) resolves relative
 /// links.
-pub fn parse_feed(bytes: &[u8], base_url: Option<&str>) -> Result<ParsedFeed, ParseError> {
+pub(crate) fn parse_feed(bytes: &[u8], base_url: Option<&str>) -> Result<ParsedFeed, ParseError> {
     parse_feed_http(bytes, base_url, None)
 }
 
@@ -39,7 +39,7 @@ pub fn parse_feed(bytes: &[u8], base_url: Option<&str>) -> Result<ParsedFeed, Pa
 /// `Content-Type` header decides the encoding (it overrides the XML
 /// declaration, as RFC 7303 says); without either, bytes that are not UTF-8
 /// are read as windows-1252, as browsers and lenient readers do.
-pub fn parse_feed_http(
+pub(crate) fn parse_feed_http(
     bytes: &[u8],
     base_url: Option<&str>,
     content_type: Option<&str>,
@@ -230,7 +230,7 @@ thread_local! {
 /// Whether this thread is inside the feed parser, whose panics are caught
 /// and reported as that feed's [`ParseError`] (the panic hook stays quiet
 /// about them).
-pub fn in_parser() -> bool {
+pub(crate) fn in_parser() -> bool {
     IN_PARSER.with(std::cell::Cell::get)
 }
 

@@ -19,7 +19,7 @@ impl ExecCached for Connection {
 }
 
 /// The database.
-pub struct Store {
+pub(crate) struct Store {
     pub(super) conn: Connection,
     /// Where the database is (a checkpointer opens its own connection).
     pub(super) path: PathBuf,
@@ -46,7 +46,7 @@ pub(super) const SCHEMA_VERSION: i64 = migrations::MIGRATIONS.len() as i64;
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`. The
     /// caller holds its owner lock ([`super::lock`]).
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+    pub(crate) fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
                 what: "cannot create directory",
@@ -58,7 +58,7 @@ impl Store {
     }
 
     /// Opens an existing database for reading only (no migration, no lock).
-    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+    pub(crate) fn open_read_only(path: &Path) -> Result<Store, StoreError> {
         Self::open_as(path, Mode::ReadOnly)
     }
 
@@ -66,7 +66,7 @@ impl Store {
     /// for a short write beside it: no migration (a schema older than
     /// this newswatch is refused, naming the owner's PID). SQLite
     /// serializes the two writers; each waits for the other's transaction.
-    pub fn open_beside_owner(path: &Path) -> Result<Store, StoreError> {
+    pub(crate) fn open_beside_owner(path: &Path) -> Result<Store, StoreError> {
         Self::open_as(path, Mode::Shared)
     }
 
@@ -158,7 +158,8 @@ impl Store {
     }
 
     /// The schema version of the open database.
-    pub fn schema_version(&self) -> Result<i64, StoreError> {
+    #[cfg(test)]
+    pub(crate) fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
@@ -171,14 +172,14 @@ impl Store {
     /// to its journal). The batch is the unit: an error, or dropping the
     /// store, before the commit rolls it back whole, so no article or feed
     /// is ever split.
-    pub fn begin_batch(&mut self) -> Result<(), StoreError> {
+    pub(crate) fn begin_batch(&mut self) -> Result<(), StoreError> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         self.bulk = true;
         Ok(())
     }
 
     /// Commits the transaction [`Store::begin_batch`] opened.
-    pub fn commit_batch(&mut self) -> Result<(), StoreError> {
+    pub(crate) fn commit_batch(&mut self) -> Result<(), StoreError> {
         self.bulk = false;
         self.conn.execute_batch("COMMIT")?;
         Ok(())
@@ -186,7 +187,7 @@ impl Store {
 
     /// Folds the write-ahead log back into the database file and empties
     /// it. Outside any transaction only: inside one, SQLite cannot.
-    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+    pub(crate) fn checkpoint(&mut self) -> Result<(), StoreError> {
         // (busy, pages in the log, pages copied). Busy when another
         // checkpoint was running (SQLite does not wait for that one) or a
         // reader kept it from finishing: tried again for a few seconds.
@@ -201,14 +202,5 @@ impl Store {
         }
         tracing::warn!("the database is in use: its log was not folded back into the file");
         Ok(())
-    }
-
-    /// Counts rows of the main tables: (feeds, articles, matches, outbox).
-    pub fn counts(&self) -> Result<(i64, i64, i64, i64), StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT (SELECT count(*) FROM feeds), (SELECT count(*) FROM articles), (SELECT count(*) FROM matches), (SELECT count(*) FROM outbox)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )?)
     }
 }

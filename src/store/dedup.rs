@@ -8,14 +8,14 @@ use std::collections::HashSet;
 
 /// A key for "the same headline": the normalized title's digest, for titles
 /// of five words or more (short ones are too generic to identify a story).
-pub fn story_title_key(title: &str) -> Option<String> {
+pub(crate) fn story_title_key(title: &str) -> Option<String> {
     let norm = crate::text::normalize_text(title);
     (norm.split(' ').filter(|w| !w.is_empty()).count() >= 5).then(|| hex_digest(&[norm.as_bytes()]))
 }
 
 /// The distinct words of a summary that [`same_summary`] compares (longer
 /// than two bytes, normalized), sorted.
-pub fn summary_words(summary: &str) -> Vec<String> {
+pub(crate) fn summary_words(summary: &str) -> Vec<String> {
     let mut v: Vec<String> = crate::text::normalize_text(summary)
         .split(' ')
         .filter(|w| w.len() > 2)

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, params};
 
 impl Store {
     /// Returns the feed row for `url`, creating it (with `name`) if needed.
-    pub fn ensure_feed(
+    pub(crate) fn ensure_feed(
         &mut self,
         url: &str,
         name: &str,
@@ -30,7 +30,7 @@ impl Store {
     }
 
     /// The feed row for `url`, if any.
-    pub fn feed(&self, url: &str) -> Result<Option<FeedRow>, StoreError> {
+    pub(crate) fn feed(&self, url: &str) -> Result<Option<FeedRow>, StoreError> {
         Ok(self
             .conn
             .prepare_cached(&format!("SELECT {FEED_COLS} FROM feeds WHERE url = ?1"))?
@@ -39,7 +39,7 @@ impl Store {
     }
 
     /// Every feed row, by name.
-    pub fn feeds(&self) -> Result<Vec<FeedRow>, StoreError> {
+    pub(crate) fn feeds(&self) -> Result<Vec<FeedRow>, StoreError> {
         let mut st = self
             .conn
             .prepare(&format!("SELECT {FEED_COLS} FROM feeds ORDER BY name, url"))?;
@@ -52,7 +52,7 @@ impl Store {
     /// their matches and outbox rows), the feed's validators, error streak
     /// and schedule, and its leaving the schedule. `confirm` is how many
     /// consecutive polls redirected to one place make the move final.
-    pub fn record_poll(
+    pub(crate) fn record_poll(
         &mut self,
         feed_id: i64,
         feed_url: &str,
@@ -189,7 +189,7 @@ impl Store {
 
     /// Takes a feed out of (or back into) the schedule, with the reason
     /// shown by `newswatch feeds`.
-    pub fn set_feed_state(
+    pub(crate) fn set_feed_state(
         &mut self,
         feed_id: i64,
         state: FeedState,

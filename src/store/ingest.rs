@@ -20,7 +20,7 @@ impl Store {
     /// matches and outbox rows, sightings of stories already stored from
     /// other feeds, nothing for items this feed already gave. The poll's
     /// articles are whole or absent together ([`Store::atomic`]).
-    pub fn ingest(
+    pub(crate) fn ingest(
         &mut self,
         feed_id: i64,
         feed_url: &str,
@@ -235,7 +235,7 @@ impl Store {
 }
 
 /// The stable alert id for an item of a feed going to a sink.
-pub fn alert_id(feed_url: &str, item_key: &str, sink: &str) -> String {
+pub(crate) fn alert_id(feed_url: &str, item_key: &str, sink: &str) -> String {
     let d = hex_digest(&[
         b"alert\n",
         feed_url.as_bytes(),

@@ -8,20 +8,12 @@ use std::path::{Path, PathBuf};
 
 /// Holds the exclusive owner lock on a database until dropped.
 #[derive(Debug)]
-pub struct OwnerLock {
+pub(crate) struct OwnerLock {
     _file: File,
-    path: PathBuf,
-}
-
-impl OwnerLock {
-    /// The lock file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 /// The lock file for a database: `<db>.lock`.
-pub fn lock_path(db: &Path) -> PathBuf {
+pub(crate) fn lock_path(db: &Path) -> PathBuf {
     let mut s = db.as_os_str().to_os_string();
     s.push(".lock");
     PathBuf::from(s)
@@ -29,7 +21,7 @@ pub fn lock_path(db: &Path) -> PathBuf {
 
 /// Takes the exclusive owner lock for the database at `db`, or says who
 /// holds it. The lock is released when the process exits, however it exits.
-pub fn lock(db: &Path) -> Result<OwnerLock, StoreError> {
+pub(crate) fn lock(db: &Path) -> Result<OwnerLock, StoreError> {
     let path = lock_path(db);
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
@@ -53,7 +45,7 @@ pub fn lock(db: &Path) -> Result<OwnerLock, StoreError> {
             use std::io::Write;
             let _ = file.set_len(0);
             let _ = writeln!(&file, "{}", std::process::id());
-            Ok(OwnerLock { _file: file, path })
+            Ok(OwnerLock { _file: file })
         }
         Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked {
             path: db.to_path_buf(),

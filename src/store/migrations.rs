@@ -4,7 +4,7 @@
 //! written by a newer newswatch and is refused untouched.
 
 /// The migrations: (description, SQL). Never edit a published one; append.
-pub const MIGRATIONS: &[(&str, &str)] = &[
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     (
         "feeds, articles, sightings, matches, alert outbox, deliveries",
         r#"

@@ -28,28 +28,27 @@ mod dedup;
 mod feeds;
 mod ingest;
 mod lock;
-pub mod migrations;
+pub(crate) mod migrations;
 mod outbox;
 mod read;
 mod thread;
-pub mod types;
+pub(crate) mod types;
 
 #[cfg(test)]
 mod tests;
 
-pub use db::Store;
-pub use dedup::{story_title_key, summary_words};
-pub use ingest::alert_id;
-pub use lock::{OwnerLock, lock, lock_path};
-pub use thread::Handle;
-pub use types::*;
+pub(crate) use db::Store;
+pub(crate) use dedup::{story_title_key, summary_words};
+pub(crate) use lock::lock;
+pub(crate) use thread::Handle;
+pub(crate) use types::*;
 
 use std::path::PathBuf;
 
 /// Errors from the store. Each says what it is about once, with the
 /// database file where it is known.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub(crate) enum StoreError {
     /// SQLite said no.
     #[error("database {}: {message}", path.as_ref().map_or_else(|| "error".to_string(), |p| p.display().to_string()))]
     Sqlite {

@@ -10,26 +10,29 @@ use rusqlite::params;
 impl Store {
     /// The pending alerts of one sink in the order they were detected
     /// (due or not: delivery keeps that order, so a sink waits on its oldest).
-    pub fn sink_queue(&self, sink: &str, limit: usize) -> Result<Vec<PendingAlert>, StoreError> {
+    pub(crate) fn sink_queue(
+        &self,
+        sink: &str,
+        limit: usize,
+    ) -> Result<Vec<PendingAlert>, StoreError> {
         let mut st = self.conn.prepare_cached(
-            "SELECT id, sink, attempts, created_at, next_attempt_ms, article_id, watches FROM outbox
+            "SELECT id, attempts, created_at, next_attempt_ms, article_id, watches FROM outbox
              WHERE sink = ?1 AND state = 'pending' ORDER BY created_at, rowid LIMIT ?2",
         )?;
         let rows = st
             .query_map(params![sink, limit as i64], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(1)?,
                     r.get::<_, i64>(2)?,
                     r.get::<_, i64>(3)?,
                     r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(5)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let mut out = Vec::with_capacity(rows.len());
-        for (id, sink, attempts, created_at, next_attempt_ms, article_id, watches) in rows {
+        for (id, attempts, created_at, next_attempt_ms, article_id, watches) in rows {
             let article = self.article(article_id)?;
             let mut matches = self.article_matches(article_id)?;
             // The watches routed at ingest (a row queued before routing was
@@ -41,7 +44,6 @@ impl Store {
             let also_seen_in = self.other_sightings(article_id)?;
             out.push(PendingAlert {
                 id,
-                sink,
                 attempts: attempts as u32,
                 created_at,
                 next_attempt_ms,
@@ -54,7 +56,7 @@ impl Store {
     }
 
     /// Alerts in the outbox, newest first, optionally in one state.
-    pub fn list_alerts(
+    pub(crate) fn list_alerts(
         &self,
         state: Option<OutboxState>,
         limit: usize,
@@ -88,7 +90,7 @@ impl Store {
 
     /// Puts an alert (or, with `None`, every dead alert) back in the queue,
     /// due now, with a fresh count of attempts. Returns how many.
-    pub fn requeue(&mut self, id: Option<&str>, now_ms: i64) -> Result<usize, StoreError> {
+    pub(crate) fn requeue(&mut self, id: Option<&str>, now_ms: i64) -> Result<usize, StoreError> {
         let n = match id {
             Some(id) => self.conn.exec(
                 "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?2 WHERE id = ?1 AND state IN ('dead', 'pending', 'delivered')",
@@ -106,7 +108,7 @@ impl Store {
     /// `cutoff` but keeps their keys, links and sightings, so an item that
     /// reappears in a feed is still recognised and never alerts again.
     /// Returns how many were pruned.
-    pub fn prune(&mut self, cutoff: Timestamp) -> Result<usize, StoreError> {
+    pub(crate) fn prune(&mut self, cutoff: Timestamp) -> Result<usize, StoreError> {
         let n = self.conn.exec(
             "UPDATE articles SET title = '', summary = '', content = '', pruned = 1
              WHERE pruned = 0 AND fetched_at < ?1
@@ -119,7 +121,7 @@ impl Store {
     /// Opens a transaction that the following ingests join until
     /// [`Store::commit_batch`]: bulk loads commit every few thousand
     /// How many alerts are pending (for any sink).
-    pub fn pending_count(&self) -> Result<i64, StoreError> {
+    pub(crate) fn pending_count(&self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM outbox WHERE state = 'pending'",
             [],
@@ -128,7 +130,7 @@ impl Store {
     }
 
     /// Marks an alert delivered.
-    pub fn mark_delivered(&mut self, id: &str, now: Timestamp) -> Result<(), StoreError> {
+    pub(crate) fn mark_delivered(&mut self, id: &str, now: Timestamp) -> Result<(), StoreError> {
         let tx = self.conn.savepoint()?;
         tx.exec(
             "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL WHERE id = ?1",
@@ -143,7 +145,7 @@ impl Store {
     }
 
     /// Records a failed attempt: retried at `retry_at`, or dead when `None`.
-    pub fn mark_failed(
+    pub(crate) fn mark_failed(
         &mut self,
         id: &str,
         now: Timestamp,

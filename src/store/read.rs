@@ -8,7 +8,7 @@ use rusqlite::params;
 
 impl Store {
     /// Recent matches, newest first.
-    pub fn recent_matches(
+    pub(crate) fn recent_matches(
         &self,
         since: Timestamp,
         watch: Option<&str>,
@@ -45,19 +45,18 @@ impl Store {
 
     pub(super) fn article(&self, id: i64) -> Result<StoredArticle, StoreError> {
         Ok(self.conn.query_row(
-            "SELECT a.id, a.title, a.url, a.published_at, a.lang, a.summary, f.name, f.url
+            "SELECT a.title, a.url, a.published_at, a.lang, a.summary, f.name, f.url
              FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id = ?1",
             [id],
             |r| {
                 Ok(StoredArticle {
-                    id: r.get(0)?,
-                    title: r.get(1)?,
-                    url: r.get(2)?,
-                    published: r.get(3)?,
-                    lang: r.get(4)?,
-                    summary: r.get(5)?,
-                    feed_name: r.get(6)?,
-                    feed_url: r.get(7)?,
+                    title: r.get(0)?,
+                    url: r.get(1)?,
+                    published: r.get(2)?,
+                    lang: r.get(3)?,
+                    summary: r.get(4)?,
+                    feed_name: r.get(5)?,
+                    feed_url: r.get(6)?,
                 })
             },
         )?)

@@ -4,7 +4,7 @@
 //! migrations, the file lock) open the file beside it.
 
 use super::db::SCHEMA_VERSION;
-use super::ingest::{OWN_URL, SAME_STORY, SAME_TITLE};
+use super::ingest::{OWN_URL, SAME_STORY, SAME_TITLE, alert_id};
 use super::*;
 use crate::model::MatchedArticle;
 use crate::model::{Article, Route, Severity, Validators, WatchMatch};

@@ -7,9 +7,7 @@
 use super::StoreError;
 use super::checkpoint::Checkpointer;
 use super::db::Store;
-use super::types::{
-    AlertRow, FeedRow, MatchRow, OutboxState, PendingAlert, PollOutcome, PollRecorded,
-};
+use super::types::{FeedRow, MatchRow, PendingAlert, PollOutcome, PollRecorded};
 use crate::model::Timestamp;
 use std::path::Path;
 use std::sync::Arc;
@@ -54,22 +52,12 @@ enum Cmd {
         retry_at: Option<Timestamp>,
         reply: Tx<()>,
     },
-    Requeue {
-        id: Option<String>,
-        now_ms: i64,
-        reply: Tx<usize>,
-    },
     Prune {
         cutoff: Timestamp,
         reply: Tx<usize>,
     },
     PendingCount {
         reply: Tx<i64>,
-    },
-    ListAlerts {
-        state: Option<OutboxState>,
-        limit: usize,
-        reply: Tx<Vec<AlertRow>>,
     },
     RecentMatches {
         since: Timestamp,
@@ -107,10 +95,8 @@ impl Cmd {
             Cmd::SinkQueue { .. } => "sink_queue",
             Cmd::MarkDelivered { .. } => "mark_delivered",
             Cmd::MarkFailed { .. } => "mark_failed",
-            Cmd::Requeue { .. } => "requeue",
             Cmd::Prune { .. } => "prune",
             Cmd::PendingCount { .. } => "pending_count",
-            Cmd::ListAlerts { .. } => "list_alerts",
             Cmd::RecentMatches { .. } => "recent_matches",
         }
     }
@@ -152,14 +138,8 @@ impl Cmd {
                 ids.iter()
                     .try_for_each(|id| s.mark_failed(id, now, &error, retry_at)),
             ),
-            Cmd::Requeue { id, now_ms, reply } => held(reply, s.requeue(id.as_deref(), now_ms)),
             Cmd::Prune { cutoff, reply } => held(reply, s.prune(cutoff)),
             Cmd::PendingCount { reply } => held(reply, s.pending_count()),
-            Cmd::ListAlerts {
-                state,
-                limit,
-                reply,
-            } => held(reply, s.list_alerts(state, limit)),
             Cmd::RecentMatches {
                 since,
                 watch,
@@ -252,7 +232,7 @@ impl Drop for DeathGuard {
 /// [`StoreError::RolledBack`] (their feeds are polled again later; nothing
 /// was marked seen, so nothing is lost or alerted twice).
 #[derive(Clone)]
-pub struct Handle {
+pub(crate) struct Handle {
     tx: std::sync::mpsc::Sender<Msg>,
     died: watch::Receiver<Option<(String, String)>>,
 }
@@ -260,12 +240,12 @@ pub struct Handle {
 impl Handle {
     /// Takes the owner lock's database at `path` (opened and migrated) onto
     /// a new thread, with a checkpointer beside it.
-    pub fn open(path: &Path) -> Result<Handle, StoreError> {
+    pub(crate) fn open(path: &Path) -> Result<Handle, StoreError> {
         Ok(Handle::spawn(Store::open(path)?))
     }
 
     /// Moves `store` onto a new thread, with a checkpointer beside it.
-    pub fn spawn(store: Store) -> Handle {
+    pub(crate) fn spawn(store: Store) -> Handle {
         let (tx, rx) = std::sync::mpsc::channel::<Msg>();
         let (died_tx, died) = watch::channel(None);
         let died_tx = Died(Arc::new(died_tx));
@@ -287,7 +267,7 @@ impl Handle {
     /// Resolves when the store thread (or its checkpointer) has ended:
     /// which thread, and why (a panic in a command, or the thread
     /// stopping).
-    pub async fn stopped(&self) -> (String, String) {
+    pub(crate) async fn stopped(&self) -> (String, String) {
         let mut rx = self.died.clone();
         let ended = match rx.wait_for(Option::is_some).await {
             Ok(v) => v.clone(),
@@ -305,7 +285,7 @@ impl Handle {
     }
 
     /// The feed row for `url`, created (with `name`) if needed.
-    pub async fn ensure_feed(
+    pub(crate) async fn ensure_feed(
         &self,
         url: &str,
         name: &str,
@@ -322,13 +302,13 @@ impl Handle {
     }
 
     /// Every feed row.
-    pub async fn feeds(&self) -> Result<Vec<FeedRow>, StoreError> {
+    pub(crate) async fn feeds(&self) -> Result<Vec<FeedRow>, StoreError> {
         self.ask(|reply| Cmd::Feeds { reply }).await
     }
 
     /// Records how a poll ended ([`Store::record_poll`]), in one
     /// transaction.
-    pub async fn record_poll(
+    pub(crate) async fn record_poll(
         &self,
         feed_id: i64,
         feed_url: &str,
@@ -349,7 +329,7 @@ impl Handle {
     }
 
     /// A sink's pending alerts in detection order (at most `limit`).
-    pub async fn sink_queue(
+    pub(crate) async fn sink_queue(
         &self,
         sink: &str,
         limit: usize,
@@ -360,14 +340,18 @@ impl Handle {
     }
 
     /// Marks alerts delivered (all or none).
-    pub async fn mark_delivered(&self, ids: Vec<String>, now: Timestamp) -> Result<(), StoreError> {
+    pub(crate) async fn mark_delivered(
+        &self,
+        ids: Vec<String>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         self.ask(|reply| Cmd::MarkDelivered { ids, now, reply })
             .await
     }
 
     /// Records a failed attempt of each alert: retried at `retry_at`, or
     /// dead when `None` (all or none).
-    pub async fn mark_failed(
+    pub(crate) async fn mark_failed(
         &self,
         ids: Vec<String>,
         now: Timestamp,
@@ -385,38 +369,18 @@ impl Handle {
         .await
     }
 
-    /// Puts an alert (or every dead alert) back in the queue.
-    pub async fn requeue(&self, id: Option<&str>, now_ms: i64) -> Result<usize, StoreError> {
-        let id = id.map(str::to_string);
-        self.ask(|reply| Cmd::Requeue { id, now_ms, reply }).await
-    }
-
     /// Retention: empties unmatched articles fetched before `cutoff`.
-    pub async fn prune(&self, cutoff: Timestamp) -> Result<usize, StoreError> {
+    pub(crate) async fn prune(&self, cutoff: Timestamp) -> Result<usize, StoreError> {
         self.ask(|reply| Cmd::Prune { cutoff, reply }).await
     }
 
     /// How many alerts are pending.
-    pub async fn pending_count(&self) -> Result<i64, StoreError> {
+    pub(crate) async fn pending_count(&self) -> Result<i64, StoreError> {
         self.ask(|reply| Cmd::PendingCount { reply }).await
     }
 
-    /// Alerts, newest first, optionally in one state.
-    pub async fn list_alerts(
-        &self,
-        state: Option<OutboxState>,
-        limit: usize,
-    ) -> Result<Vec<AlertRow>, StoreError> {
-        self.ask(|reply| Cmd::ListAlerts {
-            state,
-            limit,
-            reply,
-        })
-        .await
-    }
-
     /// Recent matches, newest first.
-    pub async fn recent_matches(
+    pub(crate) async fn recent_matches(
         &self,
         since: Timestamp,
         watch: Option<&str>,
@@ -434,7 +398,7 @@ impl Handle {
 
     /// Copies the whole log into the database file and empties it, between
     /// two of the store thread's transactions (before exiting).
-    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+    pub(crate) async fn checkpoint(&self) -> Result<(), StoreError> {
         let (otx, orx) = oneshot::channel();
         self.tx
             .send(Msg::Checkpoint(otx))

@@ -5,7 +5,7 @@ use crate::model::{ErrorKind, IngestReport, MatchedArticle, Timestamp, Validator
 
 /// A feed's stored state.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FeedRow {
+pub(crate) struct FeedRow {
     /// Row id.
     pub id: i64,
     /// URL (identity).
@@ -50,7 +50,7 @@ pub struct FeedRow {
 
 /// When a feed is polled next, as decided after a poll.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Sched {
+pub(crate) struct Sched {
     /// The next poll (Unix s).
     pub next_poll_at: Timestamp,
     /// The new adaptive interval, when it changed.
@@ -61,11 +61,9 @@ pub struct Sched {
 
 /// An alert waiting in the outbox, with everything a sink needs.
 #[derive(Debug, Clone)]
-pub struct PendingAlert {
+pub(crate) struct PendingAlert {
     /// Stable id (the `Idempotency-Key`).
     pub id: String,
-    /// Sink name.
-    pub sink: String,
     /// Attempts made so far.
     pub attempts: u32,
     /// When it was queued.
@@ -83,9 +81,7 @@ pub struct PendingAlert {
 
 /// An article as stored.
 #[derive(Debug, Clone)]
-pub struct StoredArticle {
-    /// Row id.
-    pub id: i64,
+pub(crate) struct StoredArticle {
     /// Title.
     pub title: String,
     /// Canonical link.
@@ -104,7 +100,7 @@ pub struct StoredArticle {
 
 /// One row of `newswatch alerts`.
 #[derive(Debug, Clone)]
-pub struct AlertRow {
+pub(crate) struct AlertRow {
     /// The alert id (its Idempotency-Key).
     pub id: String,
     /// The sink.
@@ -131,7 +127,7 @@ pub struct AlertRow {
 
 /// One row of `newswatch matches`.
 #[derive(Debug, Clone)]
-pub struct MatchRow {
+pub(crate) struct MatchRow {
     /// When it matched.
     pub matched_at: Timestamp,
     /// The watch.
@@ -146,7 +142,7 @@ pub struct MatchRow {
 
 /// Whether a feed is polled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FeedState {
+pub(crate) enum FeedState {
     /// Polled on its schedule.
     Active,
     /// The publisher removed it (HTTP 410).
@@ -157,7 +153,7 @@ pub enum FeedState {
 
 impl FeedState {
     /// The stored name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FeedState::Active => "active",
             FeedState::Gone => "gone",
@@ -167,7 +163,7 @@ impl FeedState {
 
     /// The state stored as `s` (an unknown name reads as active: a feed is
     /// never dropped by a misread).
-    pub fn parse(s: &str) -> FeedState {
+    pub(crate) fn parse(s: &str) -> FeedState {
         match s {
             "gone" => FeedState::Gone,
             "disabled" => FeedState::Disabled,
@@ -184,7 +180,7 @@ impl std::fmt::Display for FeedState {
 
 /// Where an alert is in its delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutboxState {
+pub(crate) enum OutboxState {
     /// Waiting (due now or at `next_attempt_ms`).
     Pending,
     /// Accepted by its sink.
@@ -197,7 +193,7 @@ pub enum OutboxState {
 
 impl OutboxState {
     /// The stored name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OutboxState::Pending => "pending",
             OutboxState::Delivered => "delivered",
@@ -207,7 +203,7 @@ impl OutboxState {
     }
 
     /// The state named `s`, if any.
-    pub fn parse(s: &str) -> Option<OutboxState> {
+    pub(crate) fn parse(s: &str) -> Option<OutboxState> {
         [
             OutboxState::Pending,
             OutboxState::Delivered,
@@ -229,7 +225,7 @@ impl std::fmt::Display for OutboxState {
 /// depends on whether it brought new articles, which only the store knows
 /// once it has looked.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct NextPoll {
+pub(crate) struct NextPoll {
     /// When it brought at least one new article.
     pub if_new: Sched,
     /// When it brought none.
@@ -240,7 +236,7 @@ pub struct NextPoll {
 /// recorded by one command ([`super::Handle::record_poll`]) in one
 /// transaction.
 #[derive(Debug)]
-pub enum PollOutcome {
+pub(crate) enum PollOutcome {
     /// A document was fetched and parsed.
     Fetched {
         /// HTTP status.
@@ -289,7 +285,7 @@ pub enum PollOutcome {
 
 /// What recording a poll did.
 #[derive(Debug, Default)]
-pub struct PollRecorded {
+pub(crate) struct PollRecorded {
     /// What the ingest of a fetched document did.
     pub report: Option<IngestReport>,
     /// When the feed is due next (Unix s); 0 for a skipped poll.
