@@ -29,6 +29,7 @@ pub(crate) mod opml;
 pub(crate) mod panics;
 pub(crate) mod parse;
 pub mod rules;
+pub(crate) mod scan;
 pub(crate) mod schedule;
 pub(crate) mod sinks;
 pub(crate) mod store;

@@ -1,0 +1,208 @@
+//! The read commands: `matches`, `alerts` (and `alerts retry`, `alerts
+//! test`) and `feeds`.
+
+use super::{AlertsAction, load_config, runtime};
+use crate::daemon::{self, dispatch, service};
+use crate::store::{self, Store};
+use anyhow::Result;
+use serde_json::json;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+pub(super) fn matches(
+    path: &Path,
+    since: Duration,
+    watch: Option<&str>,
+    limit: usize,
+    as_json: bool,
+) -> Result<u8> {
+    let cfg = load_config(path)?;
+    let st = Store::open_read_only(&cfg.storage.path)?;
+    let rows = st.recent_matches(daemon::now() - since.as_secs() as i64, watch, limit)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for r in rows {
+        if as_json {
+            let line = json!({
+                "matched_at": crate::alert::rfc3339(r.matched_at),
+                "watch": r.watch.watch,
+                "severity": r.watch.severity.as_str(),
+                "score": r.watch.score,
+                "title": r.article.title,
+                "url": r.article.url,
+                "feed": r.article.feed_name,
+                "sightings": r.sightings,
+                "also_seen_in": r.also_seen_in.iter().map(|(f, _, u)| json!({"feed": f, "url": u})).collect::<Vec<_>>(),
+                "snippet": r.watch.snippet,
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(
+                out,
+                "{}  {:<18} [{}] {}  ({}{})",
+                crate::alert::rfc3339(r.matched_at),
+                r.watch.watch,
+                r.watch.severity,
+                r.article.title,
+                r.article.feed_name,
+                if r.sightings > 0 {
+                    format!(", +{} sightings", r.sightings)
+                } else {
+                    String::new()
+                }
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+pub(super) fn alerts(
+    path: &Path,
+    state: Option<&str>,
+    limit: usize,
+    as_json: bool,
+    action: Option<AlertsAction>,
+) -> Result<u8> {
+    let cfg = load_config(path)?;
+    match action {
+        Some(AlertsAction::Retry { id, dead }) => {
+            if id.is_none() && !dead {
+                anyhow::bail!("say which alert to retry (an id from `newswatch alerts`) or --dead");
+            }
+            // With no daemon running, as the database's owner (lock held,
+            // migrations run). Beside a running daemon, one short UPDATE
+            // transaction without the lock and without migrating (SQLite
+            // serializes the two writers; a schema older than ours is
+            // refused, naming the daemon's PID); its dispatcher picks the
+            // alert up at its next round.
+            let (_lock, mut st) = match store::lock(&cfg.storage.path) {
+                Ok(lock) => (Some(lock), Store::open(&cfg.storage.path)?),
+                Err(store::StoreError::Locked { .. }) => {
+                    (None, Store::open_beside_owner(&cfg.storage.path)?)
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let n = st.requeue(id.as_deref(), dispatch::now_ms())?;
+            println!("{n} alert(s) requeued");
+            return Ok(if n == 0 && id.is_some() { 1 } else { 0 });
+        }
+        Some(AlertsAction::Test { sink }) => {
+            let Some(s) = cfg.sinks.iter().find(|s| s.name == sink) else {
+                anyhow::bail!("no sink named {sink:?} in {}", path.display());
+            };
+            let client = service::delivery_client(&cfg).map_err(anyhow::Error::msg)?;
+            let outcome = runtime()?.block_on(dispatch::send_test(s, &client));
+            return match outcome {
+                crate::alert::Delivery::Delivered => {
+                    println!("test message delivered to {sink} ({})", s.kind.as_str());
+                    Ok(0)
+                }
+                crate::alert::Delivery::Retry { error, .. } => {
+                    eprintln!("newswatch: test message to {sink} failed: {error}");
+                    Ok(1)
+                }
+            };
+        }
+        None => {}
+    }
+    let state = match state.map(|s| (s, store::OutboxState::parse(s))) {
+        None => None,
+        Some((_, Some(st))) => Some(st),
+        Some((s, None)) => {
+            eprintln!(
+                "newswatch: unknown state {s:?}; expected pending, delivered, dead or suppressed"
+            );
+            return Ok(2);
+        }
+    };
+    let st = Store::open_read_only(&cfg.storage.path)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let t = crate::alert::rfc3339;
+    for a in st.list_alerts(state, limit)? {
+        if as_json {
+            let line = json!({
+                "id": a.id, "sink": a.sink, "state": a.state.as_str(), "attempts": a.attempts,
+                "detected_at": t(a.created_at), "delivered_at": a.delivered_at.map(t),
+                "next_attempt": (a.state == store::OutboxState::Pending).then(|| t(a.next_attempt_ms / 1000)),
+                "last_error": a.last_error, "title": a.title, "url": a.url, "feed": a.feed,
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(
+                out,
+                "{}  {:<10} {:<10} {:>2} tries  {}  ({})",
+                a.id,
+                a.state.as_str(),
+                a.sink,
+                a.attempts,
+                a.title,
+                a.feed
+            )?;
+            if let Some(e) = &a.last_error {
+                writeln!(out, "    last error: {e}")?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+pub(super) fn feeds(path: &Path, as_json: bool) -> Result<u8> {
+    let cfg = load_config(path)?;
+    let st = Store::open_read_only(&cfg.storage.path)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let t = crate::alert::rfc3339;
+    for f in st.feeds()? {
+        let state = if f.state != store::FeedState::Active {
+            f.state.as_str()
+        } else if f.error_streak >= crate::schedule::LONG_STREAK {
+            "failing"
+        } else if f.error_streak > 0 {
+            "erroring"
+        } else if f.last_polled_at.is_none() {
+            "new"
+        } else {
+            "ok"
+        };
+        if as_json {
+            let line = json!({
+                "url": f.url, "name": f.name, "state": state, "state_reason": f.state_reason,
+                "last_polled": f.last_polled_at.map(t), "last_success": f.last_success_at.map(t),
+                "next_poll": f.next_poll_at.map(t), "interval_s": f.interval_s,
+                "retry_until": f.retry_until.map(t), "last_status": f.last_status,
+                "error_streak": f.error_streak, "error_kind": f.error_kind.map(|k| k.as_str()), "last_error": f.last_error,
+                "items": f.items_seen,
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            let interval = f
+                .interval_s
+                .map(|s| format!("every {}m", (s + 59) / 60))
+                .unwrap_or_else(|| "-".into());
+            writeln!(
+                out,
+                "{:<9} {:<30} {:>4} items  {:<10} next {}  {}",
+                state,
+                f.name,
+                f.items_seen,
+                interval,
+                f.next_poll_at.map(t).unwrap_or_else(|| "-".into()),
+                f.url
+            )?;
+            if let Some(r) = &f.state_reason {
+                writeln!(out, "          reason: {r}")?;
+            }
+            if let Some(e) = &f.last_error {
+                writeln!(
+                    out,
+                    "          last error ({}, {} in a row): {e}",
+                    f.error_kind.map_or("error", |k| k.as_str()),
+                    f.error_streak
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
