@@ -389,12 +389,47 @@ pub(crate) fn backoff(
     base: std::time::Duration,
     max: std::time::Duration,
     retry_after: Option<std::time::Duration>,
+    retry_after_max: std::time::Duration,
 ) -> std::time::Duration {
     let exp = base.saturating_mul(1u32 << attempts.min(20)).min(max);
     let jitter = 0.8 + fastrand::f64() * 0.4;
     let d = exp.mul_f64(jitter).min(max);
     match retry_after {
-        Some(ra) if ra > d => ra,
+        Some(ra) if ra > d => ra.min(retry_after_max).max(d),
         _ => d,
+    }
+}
+
+/// Milliseconds after `now_ms` that `d` ends, saturating instead of
+/// overflowing (a receiver may name any wait at all).
+pub(crate) fn after_ms(now_ms: i64, d: std::time::Duration) -> i64 {
+    now_ms.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn retry_after_is_bounded_and_times_never_overflow() {
+        let (base, max, cap) = (
+            Duration::from_secs(10),
+            Duration::from_secs(3600),
+            Duration::from_secs(3600),
+        );
+        for attempts in [0, 5, 50] {
+            let d = backoff(attempts, base, max, None, cap);
+            assert!(d >= Duration::from_secs(8) && d <= max, "{attempts}: {d:?}");
+        }
+        // A receiver's wait is honoured up to the cap, never beyond it.
+        let asked = Duration::from_secs(120);
+        assert_eq!(backoff(0, base, max, Some(asked), cap), asked);
+        for huge in [Duration::from_secs(315_360_000), Duration::from_secs(u64::MAX)] {
+            assert_eq!(backoff(0, base, max, Some(huge), cap), cap);
+        }
+        assert_eq!(after_ms(1_000, Duration::from_secs(u64::MAX)), i64::MAX);
+        assert_eq!(after_ms(i64::MAX - 1, Duration::from_secs(5)), i64::MAX);
+        assert_eq!(after_ms(1_000, Duration::from_millis(500)), 1_500);
     }
 }

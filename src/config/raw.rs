@@ -116,6 +116,8 @@ pub struct RawSink {
     pub retry_base: Option<Spanned<String>>,
     /// Longest retry delay.
     pub retry_max: Option<Spanned<String>>,
+    /// Longest wait a receiver's `Retry-After` may impose.
+    pub retry_after_max: Option<Spanned<String>>,
     /// Time allowed for one delivery request.
     pub timeout: Option<Spanned<String>>,
     /// Messages per minute before alerts are grouped into a digest.

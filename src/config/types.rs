@@ -140,6 +140,9 @@ pub struct SinkConfig {
     pub retry_base: Duration,
     /// Longest retry delay.
     pub retry_max: Duration,
+    /// Longest wait a receiver's `Retry-After` may impose (longer ones
+    /// are clamped to it).
+    pub retry_after_max: Duration,
     /// Time for one delivery request.
     pub timeout: Duration,
     /// Messages per minute before grouping into a digest (`None`: no limit).

@@ -117,9 +117,9 @@ async fn drain_sink(
                     Delivery::Retry { error, after } => {
                         r.failed += ids.len();
                         let first = due[0].attempts;
-                        let d = alert::backoff(first, sink.retry_base, sink.retry_max, after);
+                        let d = retry_delay(sink, first, after);
                         let dead = first + 1 >= sink.max_attempts;
-                        let retry_at = (!dead).then(|| now + d.as_millis() as i64);
+                        let retry_at = (!dead).then(|| alert::after_ms(now, d));
                         tracing::warn!(sink = %sink.name, alerts = ids.len(), error = %error, "digest delivery failed");
                         store.mark_failed(ids, now / 1000, &error, retry_at).await?;
                         r.next_due_ms = retry_at;
@@ -152,9 +152,9 @@ async fn drain_sink(
                         tracing::error!(sink = %sink.name, alert = %a.id, attempts, error = %error, "alert is dead after its last attempt");
                         None
                     } else {
-                        let d = alert::backoff(a.attempts, sink.retry_base, sink.retry_max, after);
+                        let d = retry_delay(sink, a.attempts, after);
                         tracing::warn!(sink = %sink.name, alert = %a.id, attempts, error = %error, retry_in = ?d, "delivery failed; will retry");
-                        Some(now + d.as_millis() as i64)
+                        Some(alert::after_ms(now, d))
                     };
                     store
                         .mark_failed(vec![id], now / 1000, &error, retry_at)
@@ -171,6 +171,22 @@ async fn drain_sink(
             return Ok(r);
         }
     }
+}
+
+/// How long to wait after a sink's failed attempt: the backoff, or the
+/// receiver's `Retry-After` up to `retry_after_max` (a longer one is
+/// clamped, and said).
+fn retry_delay(sink: &SinkConfig, attempts: u32, after: Option<Duration>) -> Duration {
+    if let Some(ra) = after.filter(|ra| *ra > sink.retry_after_max) {
+        tracing::warn!(sink = %sink.name, asked_s = ra.as_secs(), used_s = sink.retry_after_max.as_secs(), "the receiver's Retry-After is longer than retry_after_max; clamped");
+    }
+    alert::backoff(
+        attempts,
+        sink.retry_base,
+        sink.retry_max,
+        after,
+        sink.retry_after_max,
+    )
 }
 
 /// Writes a `log` sink's text to its output.
@@ -314,7 +330,7 @@ pub(crate) async fn until_idle(
     out: &LogOut,
     bound: Duration,
 ) -> Result<Round, store::StoreError> {
-    let deadline = now_ms() + bound.as_millis() as i64;
+    let deadline = alert::after_ms(now_ms(), bound);
     let mut total = Round::default();
     loop {
         let r = round(cfg, client, store, out).await?;

@@ -828,3 +828,76 @@ fn a_delivered_signature_verifies_with_openssl_as_the_readme_shows() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// A receiver's `Retry-After` of ten years, or of 2^64-1 seconds, with the
+/// sink's defaults: the alert stays pending, due again within the default
+/// `retry_after_max` (1 h), never sooner than the answer's own backoff and
+/// never dead after a burst of instant retries (the retry time used to
+/// overflow).
+#[test]
+fn an_absurd_retry_after_is_clamped_with_the_defaults() {
+    for wait in ["315360000", "18446744073709551615"] {
+        let srv = FeedServer::start();
+        srv.set(
+            "/feed.xml",
+            recent("feeds/fr-coalition.xml"),
+            "application/rss+xml",
+            None,
+        );
+        srv.hook_failing_with("/hook", 1000, 503, &format!("Retry-After: {wait}\r\n"));
+        let dir = tempfile::tempdir().unwrap();
+        let s = format!(
+            "rules = [\"{}\"]\n[storage]\npath = \"nw.db\"\n[[sink]]\nname = \"desk\"\nkind = \"webhook\"\nurl = \"{}\"\n[[feed]]\nurl = \"{}\"\n",
+            shipped_rules(),
+            srv.url("/hook"),
+            srv.url("/feed.xml")
+        );
+        let cfg = dir.path().join("newswatch.toml");
+        std::fs::write(&cfg, s).unwrap();
+        let started = chrono::Utc::now().timestamp();
+        let out = run(
+            dir.path(),
+            &[
+                "--config",
+                cfg.to_str().unwrap(),
+                "once",
+                "--deliver-timeout",
+                "3s",
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("clamped"),
+            "the clamp is logged: {}",
+            stderr(&out)
+        );
+        let listed = run(
+            dir.path(),
+            &["--config", cfg.to_str().unwrap(), "alerts", "--json"],
+            None,
+        );
+        let rows: Vec<serde_json::Value> = stdout(&listed)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            // (The archived item is stored without alerting.)
+            .filter(|r| r["state"] != "suppressed")
+            .collect();
+        assert!(!rows.is_empty(), "alerts were queued");
+        // The first alert failed once; those behind it wait their turn.
+        let tried: Vec<&serde_json::Value> = rows.iter().filter(|r| r["attempts"] != 0).collect();
+        assert_eq!(tried.len(), 1, "{wait}: one attempt, no burst: {rows:?}");
+        for r in &rows {
+            assert_eq!(r["state"], "pending", "{wait}: {r}");
+        }
+        let r = tried[0];
+        assert_eq!(r["attempts"], 1, "{wait}: {r}");
+        let next = chrono::DateTime::parse_from_rfc3339(r["next_attempt"].as_str().unwrap())
+            .unwrap()
+            .timestamp();
+        assert!(
+            next > started + 5 && next <= started + 3600 + 60,
+            "{wait}: due again within retry_after_max: {r}"
+        );
+    }
+}

@@ -93,6 +93,7 @@ pub(crate) fn sinks(
         let max_attempts = positive(dg, main, &s.max_attempts, 12, 1000, "`max_attempts`") as u32;
         let retry_base = duration(dg, main, &s.retry_base, Duration::from_secs(10));
         let retry_max = duration(dg, main, &s.retry_max, Duration::from_secs(3600));
+        let retry_after_max = duration(dg, main, &s.retry_after_max, Duration::from_secs(3600));
         let dtimeout = duration(dg, main, &s.timeout, Duration::from_secs(15));
         let max_per_minute = s
             .max_per_minute
@@ -115,6 +116,7 @@ pub(crate) fn sinks(
             max_attempts,
             retry_base,
             retry_max,
+            retry_after_max,
             timeout: dtimeout,
             max_per_minute,
             digest,
