@@ -425,7 +425,10 @@ mod tests {
         // A receiver's wait is honoured up to the cap, never beyond it.
         let asked = Duration::from_secs(120);
         assert_eq!(backoff(0, base, max, Some(asked), cap), asked);
-        for huge in [Duration::from_secs(315_360_000), Duration::from_secs(u64::MAX)] {
+        for huge in [
+            Duration::from_secs(315_360_000),
+            Duration::from_secs(u64::MAX),
+        ] {
             assert_eq!(backoff(0, base, max, Some(huge), cap), cap);
         }
         assert_eq!(after_ms(1_000, Duration::from_secs(u64::MAX)), i64::MAX);

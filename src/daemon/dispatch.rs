@@ -1,8 +1,11 @@
-//! Draining the alert outbox: each sink's pending alerts are tried in the
-//! order they were detected (a sink waits on its oldest pending alert, so
-//! order holds across outages), sinks in parallel, with backoff and a
-//! dead-letter state after `max_attempts`. Every outcome is recorded in the
-//! store before the next alert of that sink is tried.
+//! Draining the alert outbox: each sink's due alerts are tried in the
+//! order they were detected, sinks in parallel. A failed alert waits for
+//! its own retry (backoff, or the receiver's `Retry-After` up to
+//! `retry_after_max`) and holds back no other; after 5 failed attempts in
+//! a row a sink is down for the round, and its first success after that
+//! makes its whole backlog due at once. Dead after `max_attempts`. Every
+//! outcome is recorded in the store before the next alert of that sink is
+//! tried.
 
 use crate::alert::{self, Delivery};
 use crate::config::{Config, SinkConfig, SinkKind};
@@ -77,6 +80,26 @@ pub(crate) fn last_step_ms() -> i64 {
     LAST_STEP_MS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Consecutive failed attempts (of any alerts) after which a sink counts
+/// as down for the rest of a round.
+const DOWN_AFTER: u32 = 5;
+
+/// While a sink is down, how soon it is tried again at the latest.
+const PROBE_EVERY_MS: i64 = 10_000;
+
+/// Each sink's consecutive failed attempts, across rounds.
+static STREAKS: std::sync::Mutex<Option<HashMap<String, u32>>> = std::sync::Mutex::new(None);
+
+fn streak(sink: &str, f: impl FnOnce(&mut u32)) -> u32 {
+    let mut g = STREAKS.lock().unwrap_or_else(|e| e.into_inner());
+    let n = g
+        .get_or_insert_with(HashMap::new)
+        .entry(sink.to_string())
+        .or_insert(0);
+    f(n);
+    *n
+}
+
 async fn drain_sink(
     sink: &SinkConfig,
     client: &reqwest::Client,
@@ -84,21 +107,26 @@ async fn drain_sink(
     out: &LogOut,
 ) -> Result<Round, store::StoreError> {
     let mut r = Round::default();
+    let soonest = |r: &mut Round, t: i64| {
+        r.next_due_ms = Some(r.next_due_ms.map_or(t, |n| n.min(t)));
+    };
     loop {
         LAST_STEP_MS.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
-        let queue = store.sink_queue(&sink.name, 50).await?;
+        // Only what is due: an alert waiting for its retry holds back no
+        // other (ordering is best effort; bodies carry `detected_at`).
+        let queue = store.sink_queue(&sink.name, now_ms(), 50).await?;
         if queue.is_empty() {
+            if let Some(t) = store.sink_next_due(&sink.name).await? {
+                soonest(&mut r, t);
+            }
             return Ok(r);
         }
         let full = queue.len() == 50;
         // Rate limit and digest windows: group what is due into one message.
-        let due: Vec<&PendingAlert> = queue
-            .iter()
-            .take_while(|a| a.next_attempt_ms <= now_ms())
-            .collect();
+        let due: Vec<&PendingAlert> = queue.iter().collect();
         match group_now(sink, due.len()) {
             Grouping::Wait(until) => {
-                r.next_due_ms = Some(until);
+                soonest(&mut r, until);
                 return Ok(r);
             }
             Grouping::Digest if !due.is_empty() => {
@@ -108,6 +136,7 @@ async fn drain_sink(
                 match outcome {
                     Delivery::Delivered => {
                         pace_record(&sink.name);
+                        streak(&sink.name, |n| *n = 0);
                         let n = ids.len();
                         store.mark_delivered(ids, now / 1000).await?;
                         r.delivered += n;
@@ -116,13 +145,16 @@ async fn drain_sink(
                     }
                     Delivery::Retry { error, after } => {
                         r.failed += ids.len();
+                        streak(&sink.name, |n| *n += 1);
                         let first = due[0].attempts;
                         let d = retry_delay(sink, first, after);
                         let dead = first + 1 >= sink.max_attempts;
                         let retry_at = (!dead).then(|| alert::after_ms(now, d));
                         tracing::warn!(sink = %sink.name, alerts = ids.len(), error = %error, "digest delivery failed");
                         store.mark_failed(ids, now / 1000, &error, retry_at).await?;
-                        r.next_due_ms = retry_at;
+                        if let Some(t) = store.sink_next_due(&sink.name).await? {
+                            soonest(&mut r, t);
+                        }
                         return Ok(r);
                     }
                 }
@@ -131,10 +163,6 @@ async fn drain_sink(
         }
         for a in queue {
             let now = now_ms();
-            if a.next_attempt_ms > now {
-                r.next_due_ms = Some(a.next_attempt_ms);
-                return Ok(r);
-            }
             let outcome = deliver(sink, client, out, &a).await;
             let id = a.id.clone();
             match outcome {
@@ -143,6 +171,15 @@ async fn drain_sink(
                     store.mark_delivered(vec![id], now / 1000).await?;
                     r.delivered += 1;
                     tracing::info!(sink = %sink.name, alert = %a.id, title = %a.article.title, "alert delivered");
+                    // Back after being down: the whole backlog is due now
+                    // and goes out in detection order.
+                    let was = streak(&sink.name, |_| {});
+                    streak(&sink.name, |n| *n = 0);
+                    if was >= DOWN_AFTER {
+                        let n = store.release_backlog(&sink.name, now_ms()).await?;
+                        tracing::info!(sink = %sink.name, backlog = n, "sink is back; its backlog is due now");
+                        break;
+                    }
                 }
                 Delivery::Retry { error, after } => {
                     r.failed += 1;
@@ -160,14 +197,25 @@ async fn drain_sink(
                         .mark_failed(vec![id], now / 1000, &error, retry_at)
                         .await?;
                     if let Some(t) = retry_at {
-                        // Keep this sink's order: nothing newer goes before this one.
-                        r.next_due_ms = Some(t);
+                        soonest(&mut r, t);
+                    }
+                    if streak(&sink.name, |n| *n += 1) >= DOWN_AFTER {
+                        // Down: no more attempts this round; tried again
+                        // within PROBE_EVERY_MS (or sooner if an alert is due).
+                        tracing::warn!(sink = %sink.name, "sink is down after {DOWN_AFTER} failed attempts in a row; probing it again within 10 s");
+                        soonest(
+                            &mut r,
+                            alert::after_ms(now_ms(), Duration::from_millis(PROBE_EVERY_MS as u64)),
+                        );
                         return Ok(r);
                     }
                 }
             }
         }
         if !full {
+            if let Some(t) = store.sink_next_due(&sink.name).await? {
+                soonest(&mut r, t);
+            }
             return Ok(r);
         }
     }
@@ -356,7 +404,6 @@ pub(crate) async fn send_test(sink: &SinkConfig, client: &reqwest::Client) -> De
         id: format!("test-{now}"),
         attempts: 0,
         created_at: now,
-        next_attempt_ms: now * 1000,
         article: crate::store::StoredArticle {
             title: "TEST — newswatch test message, not a real alert".into(),
             url: None,

@@ -8,31 +8,33 @@ use crate::model::Timestamp;
 use rusqlite::params;
 
 impl Store {
-    /// The pending alerts of one sink in the order they were detected
-    /// (due or not: delivery keeps that order, so a sink waits on its oldest).
+    /// The pending alerts of one sink due by `due_ms` (Unix ms), in the
+    /// order they were detected. One that waits for its retry does not hold
+    /// back the others.
     pub(crate) fn sink_queue(
         &self,
         sink: &str,
+        due_ms: i64,
         limit: usize,
     ) -> Result<Vec<PendingAlert>, StoreError> {
         let mut st = self.conn.prepare_cached(
-            "SELECT id, attempts, created_at, next_attempt_ms, article_id, watches FROM outbox
-             WHERE sink = ?1 AND state = 'pending' ORDER BY created_at, rowid LIMIT ?2",
+            "SELECT id, attempts, created_at, article_id, watches FROM outbox
+             WHERE sink = ?1 AND state = 'pending' AND next_attempt_ms <= ?3
+             ORDER BY created_at, rowid LIMIT ?2",
         )?;
         let rows = st
-            .query_map(params![sink, limit as i64], |r| {
+            .query_map(params![sink, limit as i64, due_ms], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, i64>(1)?,
                     r.get::<_, i64>(2)?,
                     r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(4)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let mut out = Vec::with_capacity(rows.len());
-        for (id, attempts, created_at, next_attempt_ms, article_id, watches) in rows {
+        for (id, attempts, created_at, article_id, watches) in rows {
             let article = self.article(article_id)?;
             let mut matches = self.article_matches(article_id)?;
             // The watches routed at ingest (a row queued before routing was
@@ -46,13 +48,32 @@ impl Store {
                 id,
                 attempts: attempts as u32,
                 created_at,
-                next_attempt_ms,
                 article,
                 matches,
                 also_seen_in,
             });
         }
         Ok(out)
+    }
+
+    /// When the next pending alert of `sink` is due (Unix ms), if any.
+    pub(crate) fn sink_next_due(&self, sink: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT min(next_attempt_ms) FROM outbox WHERE sink = ?1 AND state = 'pending'",
+            )?
+            .query_row([sink], |r| r.get(0))?)
+    }
+
+    /// Makes every pending alert of `sink` due at `now_ms` (a sink that
+    /// was down is back: its backlog goes out in detection order). Returns
+    /// how many.
+    pub(crate) fn release_backlog(&mut self, sink: &str, now_ms: i64) -> Result<usize, StoreError> {
+        Ok(self.conn.exec(
+            "UPDATE outbox SET next_attempt_ms = ?2 WHERE sink = ?1 AND state = 'pending' AND next_attempt_ms > ?2",
+            params![sink, now_ms],
+        )?)
     }
 
     /// Alerts in the outbox, newest first, optionally in one state.

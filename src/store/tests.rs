@@ -140,10 +140,10 @@ async fn a_poll_is_one_record_and_routes_are_kept() {
         .unwrap();
     assert_eq!(done.switched_to.as_deref(), Some("https://a2/"));
     assert_eq!(done.report.unwrap().alerts_queued, 2);
-    let desk = h.sink_queue("desk", 10).await.unwrap();
+    let desk = h.sink_queue("desk", i64::MAX, 10).await.unwrap();
     let names: Vec<&str> = desk[0].matches.iter().map(|m| m.watch.as_str()).collect();
     assert_eq!(names, ["other"]);
-    let all = h.sink_queue("all", 10).await.unwrap();
+    let all = h.sink_queue("all", i64::MAX, 10).await.unwrap();
     assert_eq!(all[0].matches.len(), 2);
     let row = h.ensure_feed("https://a/", "A", 1).await.unwrap();
     assert_eq!(row.fetch_url.as_deref(), Some("https://a2/"));
@@ -370,12 +370,12 @@ fn dedup_sightings_and_outbox() {
         )
         .unwrap();
     assert_eq!((r.sightings, r.alerts_queued), (1, 0));
-    let due = s.sink_queue("log", 10).unwrap();
+    let due = s.sink_queue("log", i64::MAX, 10).unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].also_seen_in.len(), 1);
     assert_eq!(due[0].id, alert_id("https://a/", "g1", "log"));
     s.mark_delivered(&due[0].id, 21).unwrap();
-    assert!(s.sink_queue("log", 10).unwrap().is_empty());
+    assert!(s.sink_queue("log", i64::MAX, 10).unwrap().is_empty());
 }
 
 #[test]

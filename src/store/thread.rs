@@ -37,8 +37,18 @@ enum Cmd {
     },
     SinkQueue {
         sink: String,
+        due_ms: i64,
         limit: usize,
         reply: Tx<Vec<PendingAlert>>,
+    },
+    SinkNextDue {
+        sink: String,
+        reply: Tx<Option<i64>>,
+    },
+    ReleaseBacklog {
+        sink: String,
+        now_ms: i64,
+        reply: Tx<usize>,
     },
     MarkDelivered {
         ids: Vec<String>,
@@ -93,6 +103,8 @@ impl Cmd {
             Cmd::Feeds { .. } => "feeds",
             Cmd::RecordPoll { .. } => "record_poll",
             Cmd::SinkQueue { .. } => "sink_queue",
+            Cmd::SinkNextDue { .. } => "sink_next_due",
+            Cmd::ReleaseBacklog { .. } => "release_backlog",
             Cmd::MarkDelivered { .. } => "mark_delivered",
             Cmd::MarkFailed { .. } => "mark_failed",
             Cmd::Prune { .. } => "prune",
@@ -122,7 +134,18 @@ impl Cmd {
                 reply,
                 s.record_poll(feed_id, &feed_url, now, *outcome, confirm),
             ),
-            Cmd::SinkQueue { sink, limit, reply } => held(reply, s.sink_queue(&sink, limit)),
+            Cmd::SinkQueue {
+                sink,
+                due_ms,
+                limit,
+                reply,
+            } => held(reply, s.sink_queue(&sink, due_ms, limit)),
+            Cmd::SinkNextDue { sink, reply } => held(reply, s.sink_next_due(&sink)),
+            Cmd::ReleaseBacklog {
+                sink,
+                now_ms,
+                reply,
+            } => held(reply, s.release_backlog(&sink, now_ms)),
             Cmd::MarkDelivered { ids, now, reply } => held(
                 reply,
                 ids.iter().try_for_each(|id| s.mark_delivered(id, now)),
@@ -328,15 +351,43 @@ impl Handle {
         .await
     }
 
-    /// A sink's pending alerts in detection order (at most `limit`).
+    /// A sink's pending alerts due by `due_ms`, in detection order (at
+    /// most `limit`).
     pub(crate) async fn sink_queue(
         &self,
         sink: &str,
+        due_ms: i64,
         limit: usize,
     ) -> Result<Vec<PendingAlert>, StoreError> {
         let sink = sink.to_string();
-        self.ask(|reply| Cmd::SinkQueue { sink, limit, reply })
-            .await
+        self.ask(|reply| Cmd::SinkQueue {
+            sink,
+            due_ms,
+            limit,
+            reply,
+        })
+        .await
+    }
+
+    /// When a sink's next pending alert is due (Unix ms), if any.
+    pub(crate) async fn sink_next_due(&self, sink: &str) -> Result<Option<i64>, StoreError> {
+        let sink = sink.to_string();
+        self.ask(|reply| Cmd::SinkNextDue { sink, reply }).await
+    }
+
+    /// Makes a sink's whole backlog due now (it is back after being down).
+    pub(crate) async fn release_backlog(
+        &self,
+        sink: &str,
+        now_ms: i64,
+    ) -> Result<usize, StoreError> {
+        let sink = sink.to_string();
+        self.ask(|reply| Cmd::ReleaseBacklog {
+            sink,
+            now_ms,
+            reply,
+        })
+        .await
     }
 
     /// Marks alerts delivered (all or none).

@@ -68,8 +68,6 @@ pub(crate) struct PendingAlert {
     pub attempts: u32,
     /// When it was queued.
     pub created_at: Timestamp,
-    /// When it may be tried next (Unix milliseconds).
-    pub next_attempt_ms: i64,
     /// The article.
     pub article: StoredArticle,
     /// The watches routed to this sink, as decided at ingest (stored with
