@@ -87,15 +87,17 @@ const DOWN_AFTER: u32 = 5;
 /// While a sink is down, how soon it is tried again at the latest.
 const PROBE_EVERY_MS: i64 = 10_000;
 
-/// Each sink's consecutive failed attempts, across rounds.
-static STREAKS: std::sync::Mutex<Option<HashMap<String, u32>>> = std::sync::Mutex::new(None);
+/// Each sink's consecutive failed attempts and the time of the last one
+/// (Unix ms), across rounds.
+type Streaks = HashMap<String, (u32, i64)>;
+static STREAKS: std::sync::Mutex<Option<Streaks>> = std::sync::Mutex::new(None);
 
-fn streak(sink: &str, f: impl FnOnce(&mut u32)) -> u32 {
+fn streak(sink: &str, f: impl FnOnce(&mut (u32, i64))) -> (u32, i64) {
     let mut g = STREAKS.lock().unwrap_or_else(|e| e.into_inner());
     let n = g
         .get_or_insert_with(HashMap::new)
         .entry(sink.to_string())
-        .or_insert(0);
+        .or_insert((0, 0));
     f(n);
     *n
 }
@@ -110,6 +112,14 @@ async fn drain_sink(
     let soonest = |r: &mut Round, t: i64| {
         r.next_due_ms = Some(r.next_due_ms.map_or(t, |n| n.min(t)));
     };
+    // Down (its last 5 attempts failed): tried again once 10 s have passed
+    // since the last failure, not on every wake-up.
+    let (failed_in_a_row, last_failure) = streak(&sink.name, |_| {});
+    let probe_at = last_failure.saturating_add(PROBE_EVERY_MS);
+    if failed_in_a_row >= DOWN_AFTER && now_ms() < probe_at {
+        soonest(&mut r, probe_at);
+        return Ok(r);
+    }
     loop {
         LAST_STEP_MS.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
         // Only what is due: an alert waiting for its retry holds back no
@@ -136,7 +146,7 @@ async fn drain_sink(
                 match outcome {
                     Delivery::Delivered => {
                         pace_record(&sink.name);
-                        streak(&sink.name, |n| *n = 0);
+                        streak(&sink.name, |n| n.0 = 0);
                         let n = ids.len();
                         store.mark_delivered(ids, now / 1000).await?;
                         r.delivered += n;
@@ -145,7 +155,7 @@ async fn drain_sink(
                     }
                     Delivery::Retry { error, after } => {
                         r.failed += ids.len();
-                        streak(&sink.name, |n| *n += 1);
+                        streak(&sink.name, |n| *n = (n.0 + 1, now));
                         let first = due[0].attempts;
                         let d = retry_delay(sink, first, after);
                         let dead = first + 1 >= sink.max_attempts;
@@ -173,8 +183,7 @@ async fn drain_sink(
                     tracing::info!(sink = %sink.name, alert = %a.id, title = %a.article.title, "alert delivered");
                     // Back after being down: the whole backlog is due now
                     // and goes out in detection order.
-                    let was = streak(&sink.name, |_| {});
-                    streak(&sink.name, |n| *n = 0);
+                    let (was, _) = streak(&sink.name, |n| n.0 = 0);
                     if was >= DOWN_AFTER {
                         let n = store.release_backlog(&sink.name, now_ms()).await?;
                         tracing::info!(sink = %sink.name, backlog = n, "sink is back; its backlog is due now");
@@ -199,14 +208,12 @@ async fn drain_sink(
                     if let Some(t) = retry_at {
                         soonest(&mut r, t);
                     }
-                    if streak(&sink.name, |n| *n += 1) >= DOWN_AFTER {
-                        // Down: no more attempts this round; tried again
-                        // within PROBE_EVERY_MS (or sooner if an alert is due).
-                        tracing::warn!(sink = %sink.name, "sink is down after {DOWN_AFTER} failed attempts in a row; probing it again within 10 s");
-                        soonest(
-                            &mut r,
-                            alert::after_ms(now_ms(), Duration::from_millis(PROBE_EVERY_MS as u64)),
-                        );
+                    let failed_at = now_ms();
+                    if streak(&sink.name, |n| *n = (n.0 + 1, failed_at)).0 >= DOWN_AFTER {
+                        // Down: no more attempts until PROBE_EVERY_MS has
+                        // passed, however many alerts are due.
+                        tracing::warn!(sink = %sink.name, "sink is down after {DOWN_AFTER} failed attempts in a row; trying it again in 10 s");
+                        r.next_due_ms = Some(failed_at.saturating_add(PROBE_EVERY_MS));
                         return Ok(r);
                     }
                 }
