@@ -952,3 +952,37 @@ fn one_rejected_alert_does_not_hold_back_the_others() {
     assert_eq!(pending.len(), 1, "{pending:?}");
     assert_eq!(pending[0]["attempts"], 1);
 }
+
+/// With the shipped defaults, a receiver that fails everything is down
+/// after 5 attempts in a row: the rest of the backlog is not thrown at it
+/// (each alert would otherwise spend an attempt), and it is tried again
+/// only after 10 s.
+#[test]
+fn a_down_sink_is_not_hammered() {
+    let srv = FeedServer::start();
+    srv.set("/order.xml", numbered_feed(12), "application/rss+xml", None);
+    srv.hook_failing_with("/hook", 10_000, 503, "");
+    let dir = tempfile::tempdir().unwrap();
+    let s = format!(
+        "rules = [\"{}\"]\n[storage]\npath = \"nw.db\"\n[[sink]]\nname = \"desk\"\nkind = \"webhook\"\nurl = \"{}\"\n[[feed]]\nurl = \"{}\"\n",
+        shipped_rules(),
+        srv.url("/hook"),
+        srv.url("/order.xml")
+    );
+    let cfg = dir.path().join("newswatch.toml");
+    std::fs::write(&cfg, s).unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "once",
+            "--deliver-timeout",
+            "3s",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(srv.posts("/hook").len(), 5, "{}", stderr(&out));
+    assert!(stderr(&out).contains("sink is down"), "{}", stderr(&out));
+}
