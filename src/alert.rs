@@ -6,6 +6,7 @@
 use crate::config::SinkConfig;
 use crate::model::{Severity, WatchMatch};
 use crate::store::PendingAlert;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// The highest severity among `watches`.
@@ -88,13 +89,51 @@ fn one_line(s: &str) -> String {
 pub(crate) enum Delivery {
     /// The sink accepted it.
     Delivered,
-    /// It did not arrive; try again (after `after`, when the sink said so).
-    Retry {
-        /// What went wrong.
+    /// It did not arrive.
+    Failed {
+        /// What went wrong (`HTTP 503`, `timed out`, …).
         error: String,
-        /// The sink's `Retry-After`, if any.
+        /// What the answer says about the alert and the sink.
+        kind: FailKind,
+        /// The receiver's `Retry-After`, if any.
         after: Option<std::time::Duration>,
     },
+}
+
+impl Delivery {
+    /// A failure worth another try later (timeouts, 5xx, a local error).
+    pub(crate) fn transient(error: impl Into<String>) -> Delivery {
+        Delivery::Failed {
+            error: error.into(),
+            kind: FailKind::Transient,
+            after: None,
+        }
+    }
+}
+
+/// What a failed attempt says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailKind {
+    /// Try again later (`408`, `425`, `429`, `5xx`, other `4xx`, timeouts,
+    /// connection errors).
+    Transient,
+    /// The sink refuses its credentials or its address (`401`, `403`,
+    /// `404`, `3xx`): the sink is failing, no alert is to blame.
+    Sink,
+    /// The receiver refused this alert (`400`, `413`, `415`, `422`).
+    Rejected,
+    /// The endpoint is gone (`410`): the sink is disabled.
+    Gone,
+}
+
+/// The kind of failure an HTTP status means (for a status that is not 2xx).
+pub(crate) fn fail_kind(status: u16) -> FailKind {
+    match status {
+        300..=399 | 401 | 403 | 404 => FailKind::Sink,
+        400 | 413 | 415 | 422 => FailKind::Rejected,
+        410 => FailKind::Gone,
+        _ => FailKind::Transient,
+    }
 }
 
 /// The generic webhook body, version 1. Its own type: the wire format does
@@ -103,10 +142,13 @@ pub(crate) enum Delivery {
 pub(crate) struct WebhookBody<'a> {
     /// Always 1.
     pub version: u32,
-    /// The alert id (also sent as `Idempotency-Key`).
+    /// The alert id (also sent as `Idempotency-Key` and `webhook-id`).
     pub id: &'a str,
-    /// When the article was detected (RFC 3339).
+    /// When the article was detected (RFC 3339, milliseconds).
     pub detected_at: String,
+    /// The alert's number among its sink's alerts, in detection order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i64>,
     /// The highest severity of `watches`.
     pub severity: &'static str,
     /// Every routed watch that fired.
@@ -114,7 +156,7 @@ pub(crate) struct WebhookBody<'a> {
     /// The article.
     pub article: WireArticle<'a>,
     /// An excerpt with hits marked «like this».
-    pub snippet: &'a str,
+    pub snippet: Cow<'a, str>,
     /// Other feeds that carried the same story.
     pub also_seen_in: Vec<WireSeen<'a>>,
 }
@@ -147,7 +189,7 @@ pub(crate) struct WireTerm<'a> {
 #[derive(Debug, serde::Serialize)]
 pub(crate) struct WireArticle<'a> {
     /// Title.
-    pub title: &'a str,
+    pub title: Cow<'a, str>,
     /// Canonical link.
     pub url: Option<&'a str>,
     /// Publication time (RFC 3339), if known.
@@ -155,7 +197,7 @@ pub(crate) struct WireArticle<'a> {
     /// Language tag, if known.
     pub lang: Option<&'a str>,
     /// Summary (plain text).
-    pub summary: &'a str,
+    pub summary: Cow<'a, str>,
     /// The feed it came from.
     pub feed: WireFeed<'a>,
 }
@@ -178,16 +220,48 @@ pub(crate) struct WireSeen<'a> {
     pub url: Option<&'a str>,
 }
 
-/// Builds the version-1 webhook body.
+/// Formats Unix milliseconds as RFC 3339 (UTC) with milliseconds.
+pub(crate) fn rfc3339_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+/// `s` cut to at most `max` bytes at a word boundary, with an ellipsis
+/// (unchanged when it fits).
+pub(crate) fn cut_at_word(s: &str, max: usize) -> Cow<'_, str> {
+    if s.len() <= max {
+        return Cow::Borrowed(s);
+    }
+    let room = max.saturating_sub('…'.len_utf8());
+    let mut end = room;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    // Back to the last space, unless that would drop most of the room (one
+    // very long word).
+    if let Some(sp) = s[..end].rfind(char::is_whitespace)
+        && sp >= end / 2
+    {
+        end = sp;
+    }
+    Cow::Owned(format!("{}…", s[..end].trim_end()))
+}
+
+/// Builds the version-1 webhook body, with the long texts (title, summary,
+/// snippet) cut to `limit` bytes each and at most `seen` other sightings.
 pub(crate) fn webhook_body<'a>(
     alert: &'a PendingAlert,
     watches: &[&'a WatchMatch],
+    limit: usize,
+    seen: usize,
 ) -> WebhookBody<'a> {
     let a = &alert.article;
     WebhookBody {
         version: 1,
         id: &alert.id,
-        detected_at: rfc3339(alert.created_at),
+        detected_at: rfc3339_ms(alert.created_ms),
+        sequence: alert.sequence,
         severity: top_severity(watches).as_str(),
         watches: watches
             .iter()
@@ -207,25 +281,57 @@ pub(crate) fn webhook_body<'a>(
             })
             .collect(),
         article: WireArticle {
-            title: &a.title,
+            title: cut_at_word(&a.title, limit),
             url: a.url.as_deref(),
             published: a.published.map(rfc3339),
             lang: a.lang.as_deref(),
-            summary: &a.summary,
+            summary: cut_at_word(&a.summary, limit),
             feed: WireFeed {
                 name: &a.feed_name,
                 url: &a.feed_url,
             },
         },
-        snippet: watches.first().map_or("", |w| w.snippet.as_str()),
+        snippet: cut_at_word(watches.first().map_or("", |w| w.snippet.as_str()), limit),
         also_seen_in: alert
             .also_seen_in
             .iter()
+            .take(seen)
             .map(|(name, _, url)| WireSeen {
                 feed: name,
                 url: url.as_deref(),
             })
             .collect(),
+    }
+}
+
+/// Encodes a body within `bound` bytes: `build(limit, seen)` is asked for
+/// texts of at most `limit` bytes each and at most `seen` other sightings,
+/// shorter until the encoding fits (or nothing is left to cut).
+pub(crate) fn fit_body<T: serde::Serialize>(
+    bound: usize,
+    build: impl Fn(usize, usize) -> T,
+) -> Result<Vec<u8>, String> {
+    let (mut limit, mut seen) = (usize::MAX, usize::MAX);
+    loop {
+        let body = serde_json::to_vec(&build(limit, seen))
+            .map_err(|e| format!("cannot encode the body: {e}"))?;
+        if body.len() <= bound || (limit <= 64 && seen <= 5) {
+            return Ok(body);
+        }
+        // Cut the texts to what the excess leaves, then by half each time.
+        limit = if limit == usize::MAX {
+            bound
+                .saturating_sub(body.len() - bound.min(body.len()))
+                .max(bound / 2)
+        } else {
+            (limit / 2).max(64)
+        };
+        if limit <= 1024 {
+            seen = seen.min(20);
+        }
+        if limit <= 256 {
+            seen = 5;
+        }
     }
 }
 
@@ -241,32 +347,28 @@ pub(crate) async fn deliver_webhook_digest(
     now: i64,
 ) -> Delivery {
     let Some(url) = &sink.url else {
-        return Delivery::Retry {
-            error: "the sink has no url".into(),
-            after: None,
-        };
+        return Delivery::transient("the sink has no url");
     };
-    let items: Vec<WebhookBody<'_>> = alerts
-        .iter()
-        .zip(watches)
-        .map(|(a, w)| webhook_body(a, w))
-        .collect();
-    let body = match serde_json::to_vec(&serde_json::json!({
-        "version": 1, "digest": true, "id": key, "count": items.len(), "alerts": items,
-    })) {
-        Ok(b) => b,
-        Err(e) => {
-            return Delivery::Retry {
-                error: format!("cannot encode the body: {e}"),
-                after: None,
-            };
-        }
-    };
-    post_signed(client, sink, url.expose(), key, body, now).await
+    let body = fit_body(sink.max_body, |limit, seen| {
+        let items: Vec<WebhookBody<'_>> = alerts
+            .iter()
+            .zip(watches)
+            .map(|(a, w)| webhook_body(a, w, limit, seen))
+            .collect();
+        serde_json::json!({
+            "version": 1, "digest": true, "id": key, "count": items.len(), "alerts": items,
+        })
+    });
+    match body {
+        Ok(body) => post_signed(client, sink, url.expose(), key, body, now).await,
+        Err(e) => Delivery::transient(e),
+    }
 }
 
 /// POSTs a JSON body to a webhook with its `Idempotency-Key`, signed when
-/// the sink has a secret.
+/// the sink has secrets: Standard Webhooks (`webhook-id`,
+/// `webhook-timestamp`, `webhook-signature`, one `v1,` signature per
+/// secret) and the version-1 `X-Newswatch-*` headers (first secret).
 async fn post_signed(
     client: &reqwest::Client,
     sink: &SinkConfig,
@@ -280,13 +382,53 @@ async fn post_signed(
         .timeout(sink.timeout)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header("Idempotency-Key", key);
-    if let Some(secret) = &sink.secret {
-        req = req.header("X-Newswatch-Timestamp", now.to_string()).header(
-            "X-Newswatch-Signature",
-            signature(secret.expose().as_bytes(), now, &body),
-        );
+    if let Some(first) = sink.secrets.first() {
+        let signatures: Vec<String> = sink
+            .secrets
+            .iter()
+            .map(|s| standard_signature(&signing_key(s.expose()), key, now, &body))
+            .collect();
+        req = req
+            .header("webhook-id", key)
+            .header("webhook-timestamp", now.to_string())
+            .header("webhook-signature", signatures.join(" "))
+            .header("X-Newswatch-Timestamp", now.to_string())
+            .header(
+                "X-Newswatch-Signature",
+                signature(first.expose().as_bytes(), now, &body),
+            );
     }
-    classify(req.body(body).send().await)
+    classify(req.body(body).send().await).await
+}
+
+/// The key bytes of a secret: a `whsec_<base64>` secret is decoded as
+/// Standard Webhooks says; any other is used as its bytes.
+pub(crate) fn signing_key(secret: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    secret
+        .strip_prefix("whsec_")
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .unwrap_or_else(|| secret.as_bytes().to_vec())
+}
+
+/// `v1,<base64>` of HMAC-SHA256 over `id + "." + timestamp + "." + body`
+/// (Standard Webhooks 1.0).
+pub(crate) fn standard_signature(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
+    use base64::Engine as _;
+    use hmac::{KeyInit, Mac};
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        // HMAC takes keys of any length; this branch cannot be reached.
+        return String::new();
+    };
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
 }
 
 /// `sha256=<hex>` of HMAC-SHA256 over `timestamp + "." + body`.
@@ -331,69 +473,79 @@ pub(crate) async fn deliver_webhook(
     now: i64,
 ) -> Delivery {
     let Some(url) = &sink.url else {
-        return Delivery::Retry {
-            error: "the sink has no url".into(),
-            after: None,
-        };
+        return Delivery::transient("the sink has no url");
     };
-    let body = match serde_json::to_vec(&webhook_body(alert, watches)) {
-        Ok(b) => b,
-        Err(e) => {
-            return Delivery::Retry {
-                error: format!("cannot encode the body: {e}"),
-                after: None,
-            };
-        }
-    };
-    post_signed(client, sink, url.expose(), &alert.id, body, now).await
+    match fit_body(sink.max_body, |limit, seen| {
+        webhook_body(alert, watches, limit, seen)
+    }) {
+        Ok(body) => post_signed(client, sink, url.expose(), &alert.id, body, now).await,
+        Err(e) => Delivery::transient(e),
+    }
 }
 
-/// The outcome of a delivery request: 2xx delivered, anything else retried
-/// (with the sink's `Retry-After`).
-pub(crate) fn classify(r: Result<reqwest::Response, reqwest::Error>) -> Delivery {
+/// The outcome of a delivery request, classified by [`fail_kind`]. A
+/// rejection carries the first 200 bytes of the receiver's answer.
+pub(crate) async fn classify(r: Result<reqwest::Response, reqwest::Error>) -> Delivery {
     match r {
         Ok(resp) if resp.status().is_success() => Delivery::Delivered,
-        Ok(resp) => {
-            let status = resp.status();
+        Ok(mut resp) => {
+            let status = resp.status().as_u16();
             let after = resp
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(crate::fetch::parse_retry_after);
-            Delivery::Retry {
-                error: format!("HTTP {}", status.as_u16()),
-                after,
-            }
+            let kind = fail_kind(status);
+            let error = match kind {
+                FailKind::Rejected => {
+                    // What the receiver said about the alert, bounded.
+                    let mut said = Vec::new();
+                    while said.len() < 200 {
+                        match resp.chunk().await {
+                            Ok(Some(c)) => said.extend_from_slice(&c),
+                            _ => break,
+                        }
+                    }
+                    said.truncate(200);
+                    let text = String::from_utf8_lossy(&said);
+                    let text = one_line(text.trim_end_matches('\u{fffd}').trim());
+                    if text.is_empty() {
+                        format!("HTTP {status}")
+                    } else {
+                        format!("HTTP {status}: {text}")
+                    }
+                }
+                FailKind::Sink if (300..400).contains(&status) => {
+                    format!("HTTP {status} (redirects are not followed)")
+                }
+                _ => format!("HTTP {status}"),
+            };
+            Delivery::Failed { error, kind, after }
         }
         // Never echo the URL: it may be a secret.
-        Err(e) if e.is_timeout() => Delivery::Retry {
-            error: "timed out".into(),
-            after: None,
-        },
-        Err(e) if e.is_connect() => Delivery::Retry {
-            error: "cannot connect".into(),
-            after: None,
-        },
-        Err(e) => Delivery::Retry {
-            error: format!("request failed: {}", e.without_url()),
-            after: None,
-        },
+        Err(e) if e.is_timeout() => Delivery::transient("timed out"),
+        Err(e) if e.is_connect() => Delivery::transient("cannot connect"),
+        Err(e) => Delivery::transient(format!("request failed: {}", e.without_url())),
     }
 }
 
-/// The delay before attempt number `attempts + 1`: exponential from
-/// `base`, capped at `max`, with ±20% jitter; a sink's `Retry-After` wins
-/// when it asks for longer.
+/// The delay after failed attempt number `attempts + 1`: step `attempts`
+/// of the sink's `schedule` (the last step repeats), with ±10% jitter; a
+/// receiver's `Retry-After` wins when it asks for longer, up to
+/// `retry_after_max`.
 pub(crate) fn backoff(
     attempts: u32,
-    base: std::time::Duration,
-    max: std::time::Duration,
+    schedule: &[std::time::Duration],
     retry_after: Option<std::time::Duration>,
     retry_after_max: std::time::Duration,
 ) -> std::time::Duration {
-    let exp = base.saturating_mul(1u32 << attempts.min(20)).min(max);
-    let jitter = 0.8 + fastrand::f64() * 0.4;
-    let d = exp.mul_f64(jitter).min(max);
+    let step = usize::try_from(attempts)
+        .ok()
+        .and_then(|i| schedule.get(i).or(schedule.last()))
+        .copied()
+        .unwrap_or(std::time::Duration::from_secs(1));
+    let jitter = 0.9 + fastrand::f64() * 0.2;
+    let d = step.mul_f64(jitter);
     match retry_after {
         Some(ra) if ra > d => ra.min(retry_after_max).max(d),
         _ => d,
@@ -413,23 +565,25 @@ mod tests {
 
     #[test]
     fn retry_after_is_bounded_and_times_never_overflow() {
-        let (base, max, cap) = (
-            Duration::from_secs(10),
-            Duration::from_secs(3600),
-            Duration::from_secs(3600),
-        );
-        for attempts in [0, 5, 50] {
-            let d = backoff(attempts, base, max, None, cap);
-            assert!(d >= Duration::from_secs(8) && d <= max, "{attempts}: {d:?}");
+        let schedule = crate::config::DEFAULT_RETRY;
+        let cap = Duration::from_secs(3600);
+        // Each step of the schedule, ±10%; past its end, its last step.
+        for (attempts, step) in [(0, 1), (1, 5), (2, 30), (10, 8 * 3600), (50, 8 * 3600)] {
+            let d = backoff(attempts, &schedule, None, cap);
+            let step = Duration::from_secs(step);
+            assert!(
+                d >= step.mul_f64(0.9) && d <= step.mul_f64(1.1),
+                "{attempts}: {d:?}"
+            );
         }
         // A receiver's wait is honoured up to the cap, never beyond it.
         let asked = Duration::from_secs(120);
-        assert_eq!(backoff(0, base, max, Some(asked), cap), asked);
+        assert_eq!(backoff(0, &schedule, Some(asked), cap), asked);
         for huge in [
             Duration::from_secs(315_360_000),
             Duration::from_secs(u64::MAX),
         ] {
-            assert_eq!(backoff(0, base, max, Some(huge), cap), cap);
+            assert_eq!(backoff(0, &schedule, Some(huge), cap), cap);
         }
         assert_eq!(after_ms(1_000, Duration::from_secs(u64::MAX)), i64::MAX);
         assert_eq!(after_ms(i64::MAX - 1, Duration::from_secs(5)), i64::MAX);

@@ -287,13 +287,10 @@ async fn post(
     key: &str,
 ) -> Delivery {
     let Some((url, body)) = rendered else {
-        return Delivery::Retry {
-            error: format!(
-                "the {} sink is missing its url or token",
-                sink.kind.as_str()
-            ),
-            after: None,
-        };
+        return Delivery::transient(format!(
+            "the {} sink is missing its url or token",
+            sink.kind.as_str()
+        ));
     };
     let req = client
         .post(url)
@@ -301,7 +298,7 @@ async fn post(
         .header("Idempotency-Key", key)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body.to_string());
-    crate::alert::classify(req.send().await)
+    crate::alert::classify(req.send().await).await
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {

@@ -47,7 +47,7 @@ pub enum LogFormat {
     Journal,
 }
 
-/// `newswatch alerts retry|test`.
+/// `newswatch alerts retry|test|enable`.
 #[derive(Debug, Subcommand)]
 pub enum AlertsAction {
     /// Put an alert (by id) or every dead alert back in the queue, due now.
@@ -60,6 +60,12 @@ pub enum AlertsAction {
     },
     /// Send a clearly marked test message through one sink, now, to check it end to end.
     Test {
+        /// The sink's name.
+        sink: String,
+    },
+    /// Enable a sink again (one its receiver disabled with 410, or one that
+    /// is down or failing): its health is reset and its backlog due now.
+    Enable {
         /// The sink's name.
         sink: String,
     },

@@ -52,7 +52,11 @@ pub(super) fn check(path: &Path) -> Result<u8> {
             .watches
             .as_ref()
             .map_or_else(|| "every watch".to_string(), |w| w.join(", "));
-        let signed = if s.secret.is_some() { ", signed" } else { "" };
+        let signed = match s.secrets.len() {
+            0 => String::new(),
+            1 => ", signed".to_string(),
+            n => format!(", signed with {n} keys"),
+        };
         writeln!(
             out,
             "  sink {} ({}{}): {}, severity >= {}",

@@ -87,6 +87,21 @@ pub(super) fn alerts(
             println!("{n} alert(s) requeued");
             return Ok(if n == 0 && id.is_some() { 1 } else { 0 });
         }
+        Some(AlertsAction::Enable { sink }) => {
+            if !cfg.sinks.iter().any(|s| s.name == sink) {
+                anyhow::bail!("no sink named {sink:?} in {}", path.display());
+            }
+            let (_lock, mut st) = match store::lock(&cfg.storage.path) {
+                Ok(lock) => (Some(lock), Store::open(&cfg.storage.path)?),
+                Err(store::StoreError::Locked { .. }) => {
+                    (None, Store::open_beside_owner(&cfg.storage.path)?)
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let n = st.enable_sink(&sink, dispatch::now_ms())?;
+            println!("sink {sink} enabled; {n} pending alert(s) due now");
+            return Ok(0);
+        }
         Some(AlertsAction::Test { sink }) => {
             let Some(s) = cfg.sinks.iter().find(|s| s.name == sink) else {
                 anyhow::bail!("no sink named {sink:?} in {}", path.display());
@@ -98,7 +113,7 @@ pub(super) fn alerts(
                     println!("test message delivered to {sink} ({})", s.kind.as_str());
                     Ok(0)
                 }
-                crate::alert::Delivery::Retry { error, .. } => {
+                crate::alert::Delivery::Failed { error, .. } => {
                     eprintln!("newswatch: test message to {sink} failed: {error}");
                     Ok(1)
                 }
@@ -119,12 +134,16 @@ pub(super) fn alerts(
     let st = Store::open_read_only(&cfg.storage.path)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let t = crate::alert::rfc3339;
+    if state.is_none() {
+        let names: Vec<String> = cfg.sinks.iter().map(|s| s.name.clone()).collect();
+        sink_lines(&mut out, &st.sink_queues(&names)?, as_json)?;
+    }
     for a in st.list_alerts(state, limit)? {
         if as_json {
             let line = json!({
-                "id": a.id, "sink": a.sink, "state": a.state.as_str(), "attempts": a.attempts,
+                "type": "alert", "id": a.id, "sink": a.sink, "state": a.state.as_str(), "attempts": a.attempts,
                 "detected_at": t(a.created_at), "delivered_at": a.delivered_at.map(t),
-                "next_attempt": (a.state == store::OutboxState::Pending).then(|| t(a.next_attempt_ms / 1000)),
+                "next_attempt": (a.state == store::OutboxState::Pending).then(|| crate::alert::rfc3339_ms(a.next_attempt_ms)),
                 "last_error": a.last_error, "title": a.title, "url": a.url, "feed": a.feed,
             });
             writeln!(out, "{line}")?;
@@ -146,6 +165,67 @@ pub(super) fn alerts(
     }
     out.flush()?;
     Ok(0)
+}
+
+/// Each sink's health and queue, before the alerts.
+fn sink_lines(out: &mut impl Write, queues: &[store::SinkQueue], as_json: bool) -> Result<()> {
+    let now = dispatch::now_ms();
+    let ms = crate::alert::rfc3339_ms;
+    for q in queues {
+        let h = &q.health;
+        let age = q
+            .oldest_pending
+            .map(|c| (now / 1000).saturating_sub(c).max(0));
+        if as_json {
+            let line = json!({
+                "type": "sink", "sink": q.sink, "state": h.condition.as_str(),
+                "since": (h.condition != store::SinkCondition::Ok).then(|| ms(h.since_ms)),
+                "reason": h.reason, "failed_in_a_row": h.streak,
+                "last_success": h.last_success_ms.map(ms), "last_failure": h.last_failure_ms.map(ms),
+                "pending": q.pending, "dead": q.dead, "oldest_pending_age_s": age,
+                "next_attempt": q.next_due_ms.map(ms),
+            });
+            writeln!(out, "{line}")?;
+            continue;
+        }
+        let state = match h.condition {
+            store::SinkCondition::Ok => "ok".to_string(),
+            store::SinkCondition::Down => format!("down since {}", ms(h.since_ms)),
+            c => format!(
+                "{}: {}",
+                c.as_str(),
+                h.reason.as_deref().unwrap_or("(no reason recorded)")
+            ),
+        };
+        let waiting = match age {
+            Some(a) => format!("{} pending (oldest {})", q.pending, human_age(a)),
+            None => "0 pending".to_string(),
+        };
+        writeln!(
+            out,
+            "sink {:<12} {state}; {waiting}; {} dead",
+            q.sink, q.dead
+        )?;
+        if h.condition == store::SinkCondition::Down
+            && let Some(r) = &h.reason
+        {
+            writeln!(out, "    reason: {r}")?;
+        }
+    }
+    if !as_json && !queues.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// `95s`, `12m`, `3h`, `2d`.
+fn human_age(s: i64) -> String {
+    match s {
+        ..120 => format!("{s}s"),
+        120..7200 => format!("{}m", s / 60),
+        7200..172_800 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
 }
 
 pub(super) fn feeds(path: &Path, as_json: bool) -> Result<u8> {

@@ -39,12 +39,14 @@ pub(super) fn once(path: &Path, deliver_timeout: Duration, progress: bool) -> Re
     let fetcher = Fetcher::new(&cfg.http).map_err(anyhow::Error::msg)?;
     let client = service::delivery_client(&cfg).map_err(anyhow::Error::msg)?;
     let rt = runtime()?;
+    let mut dead = 0;
     let rep = rt.block_on(async {
         let ctx = daemon::PollCtx::new(Arc::clone(&cfg), fetcher, handle.clone());
         let mut rep = daemon::poll_all(&ctx, progress).await?;
         let out: dispatch::LogOut = Arc::new(std::sync::Mutex::new(std::io::stdout()));
         let round = dispatch::until_idle(&cfg, &client, &handle, &out, deliver_timeout).await?;
         rep.delivered = round.delivered;
+        dead = round.dead;
         let cutoff = daemon::now() - cfg.storage.retention.as_secs() as i64;
         let pruned = handle.prune(cutoff).await?;
         if pruned > 0 {
@@ -71,7 +73,17 @@ pub(super) fn once(path: &Path, deliver_timeout: Duration, progress: bool) -> Re
         alerts_queued = rep.alerts_queued,
         delivered = rep.delivered,
         pending = rep.pending,
+        dead,
         "cycle done"
     );
+    // EX_TEMPFAIL: alerts wait for a later run, or some were given up.
+    if rep.pending > 0 || dead > 0 {
+        tracing::warn!(
+            pending = rep.pending,
+            dead,
+            "alerts remain undelivered (see `newswatch alerts`); exiting 75"
+        );
+        return Ok(75);
+    }
     Ok(0)
 }

@@ -24,7 +24,9 @@ mod validate;
 
 pub use diag::{ConfigError, ConfigIssue};
 pub use secrets::Secret;
-pub use types::{Config, FeedConfig, HttpConfig, PollConfig, SinkConfig, SinkKind, StorageConfig};
+pub use types::{
+    Config, DEFAULT_RETRY, FeedConfig, HttpConfig, PollConfig, SinkConfig, SinkKind, StorageConfig,
+};
 pub use validate::normalize_feed_url;
 
 use diag::Diagnostics;

@@ -94,10 +94,10 @@ pub struct RawSink {
     pub url: Option<Spanned<String>>,
     /// File holding the endpoint URL.
     pub url_file: Option<Spanned<String>>,
-    /// HMAC signing secret (inline or `${ENV}`).
-    pub secret: Option<Spanned<String>>,
-    /// File holding the signing secret.
-    pub secret_file: Option<Spanned<String>>,
+    /// Signing secret (inline or `${ENV}`); a list while keys rotate.
+    pub secret: Option<Spanned<OneOrMany>>,
+    /// File holding the signing secret; a list while keys rotate.
+    pub secret_file: Option<Spanned<OneOrMany>>,
     /// Telegram bot token (inline or `${ENV}`).
     pub token: Option<Spanned<String>>,
     /// File holding the Telegram bot token.
@@ -110,7 +110,11 @@ pub struct RawSink {
     pub tags: Option<Vec<String>>,
     /// Lowest severity sent.
     pub min_severity: Option<Spanned<String>>,
-    /// Attempts before an alert is dead.
+    /// The wait before each retry (`["1s", "5s", …]`); after the last, the
+    /// alert is dead.
+    pub retry: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Attempts before an alert is dead (shorthand, with `retry_base` and
+    /// `retry_max`, for an exponential `retry`).
     pub max_attempts: Option<Spanned<i64>>,
     /// First retry delay; doubles each attempt.
     pub retry_base: Option<Spanned<String>>,
@@ -124,6 +128,28 @@ pub struct RawSink {
     pub max_per_minute: Option<Spanned<i64>>,
     /// Send one digest per window instead of one message per alert.
     pub digest: Option<Spanned<String>>,
+    /// Largest request body (default 64 KiB); longer texts are cut at a word.
+    pub max_body: Option<Spanned<SizeValue>>,
+}
+
+/// A value that may be given once or as a list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One value.
+    One(String),
+    /// Several values, in order.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The values, in order.
+    pub fn values(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// A rule pack file.

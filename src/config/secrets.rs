@@ -5,6 +5,7 @@
 
 use super::diag::Diagnostics;
 use super::include;
+use super::raw::OneOrMany;
 use std::fmt;
 use std::path::Path;
 use toml::Spanned;
@@ -91,6 +92,46 @@ pub(crate) fn resolve(
         };
     }
     None
+}
+
+/// Resolves a secret that may be a list (keys being rotated): each entry of
+/// `inline` or of `from_file` as [`resolve`] does, in order.
+pub(crate) fn resolve_list(
+    dg: &mut Diagnostics,
+    file: usize,
+    base: &Path,
+    inline: &Option<Spanned<OneOrMany>>,
+    from_file: &Option<Spanned<OneOrMany>>,
+    key: &str,
+) -> Vec<Secret> {
+    if let (Some(_), Some(f)) = (inline, from_file) {
+        dg.issue(
+            file,
+            f.span(),
+            format!("give either `{key}` or `{key}_file`, not both"),
+        );
+        return Vec::new();
+    }
+    let (list, is_file) = match (inline, from_file) {
+        (Some(v), _) => (v, false),
+        (None, Some(f)) => (f, true),
+        (None, None) => return Vec::new(),
+    };
+    let values = list.get_ref().values();
+    if values.is_empty() {
+        dg.issue(file, list.span(), format!("`{key}` is an empty list"));
+    }
+    values
+        .into_iter()
+        .filter_map(|v| {
+            let one = Some(Spanned::new(list.span(), v.to_string()));
+            if is_file {
+                resolve(dg, file, base, &None, &one, key)
+            } else {
+                resolve(dg, file, base, &one, &None, key)
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

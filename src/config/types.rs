@@ -122,8 +122,9 @@ pub struct SinkConfig {
     pub kind: SinkKind,
     /// Endpoint (absent for `log`).
     pub url: Option<Secret>,
-    /// HMAC signing secret.
-    pub secret: Option<Secret>,
+    /// Signing secrets, newest first (several while keys rotate; the
+    /// version-1 signature uses the first).
+    pub secrets: Vec<Secret>,
     /// Telegram bot token.
     pub token: Option<Secret>,
     /// Telegram chat id.
@@ -134,12 +135,9 @@ pub struct SinkConfig {
     pub tags: Option<Vec<String>>,
     /// Lowest severity sent.
     pub min_severity: Severity,
-    /// Attempts before an alert is dead.
-    pub max_attempts: u32,
-    /// First retry delay.
-    pub retry_base: Duration,
-    /// Longest retry delay.
-    pub retry_max: Duration,
+    /// The wait before each retry, in order; an alert that fails its last
+    /// attempt (`retry.len() + 1` in all) is dead.
+    pub retry: Vec<Duration>,
     /// Longest wait a receiver's `Retry-After` may impose (longer ones
     /// are clamped to it).
     pub retry_after_max: Duration,
@@ -149,9 +147,49 @@ pub struct SinkConfig {
     pub max_per_minute: Option<u32>,
     /// Digest window (`None`: one message per alert).
     pub digest: Option<Duration>,
+    /// Largest request body in bytes.
+    pub max_body: usize,
 }
 
+/// The retry schedule a sink gets by default: the first retries within
+/// seconds, the last about a day after the first attempt.
+pub const DEFAULT_RETRY: [Duration; 11] = [
+    Duration::from_secs(1),
+    Duration::from_secs(5),
+    Duration::from_secs(30),
+    Duration::from_secs(120),
+    Duration::from_secs(600),
+    Duration::from_secs(1800),
+    Duration::from_secs(3600),
+    Duration::from_secs(7200),
+    Duration::from_secs(4 * 3600),
+    Duration::from_secs(8 * 3600),
+    Duration::from_secs(8 * 3600),
+];
+
 impl SinkConfig {
+    /// Attempts an alert gets before it is dead.
+    pub fn max_attempts(&self) -> u32 {
+        u32::try_from(self.retry.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1)
+    }
+
+    /// What identifies the sink's destination and credentials: a reload
+    /// that changes it re-enables a sink its receiver disabled (`410`).
+    pub fn fingerprint(&self) -> String {
+        let mut parts: Vec<&[u8]> = vec![self.kind.as_str().as_bytes()];
+        for s in [&self.url, &self.token].into_iter().flatten() {
+            parts.push(b"\n");
+            parts.push(s.expose().as_bytes());
+        }
+        for s in &self.secrets {
+            parts.push(b"\n");
+            parts.push(s.expose().as_bytes());
+        }
+        crate::text::hex_digest(&parts)[..16].to_string()
+    }
+
     /// Whether an alert for `watch` at `severity` from a feed with `tags`
     /// goes to this sink.
     pub fn routes(&self, watch: &str, severity: Severity, feed_tags: &[String]) -> bool {

@@ -7,10 +7,9 @@
 //! outcome is recorded in the store before the next alert of that sink is
 //! tried.
 
-use crate::alert::{self, Delivery};
+use crate::alert::{self, Delivery, FailKind};
 use crate::config::{Config, SinkConfig, SinkKind};
-use crate::store::{self, PendingAlert};
-use std::collections::HashMap;
+use crate::store::{self, AttemptEnd, PendingAlert, SinkCondition, SinkHealth};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,21 +34,31 @@ pub(crate) struct Round {
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// One pass over every sink's queue: delivers what is due, in order.
+/// One pass over every sink's queue, sinks in parallel: delivers what is
+/// due, in order. Nothing is started after `deadline_ms`.
 pub(crate) async fn round(
     cfg: &Arc<Config>,
     client: &reqwest::Client,
     store: &store::Handle,
     out: &LogOut,
+    deadline_ms: i64,
 ) -> Result<Round, store::StoreError> {
     let mut tasks = tokio::task::JoinSet::new();
     for sink in cfg.sinks.clone() {
         let (store, client, out) = (store.clone(), client.clone(), Arc::clone(out));
-        tasks.spawn(async move { drain_sink(&sink, &client, &store, &out).await });
+        tasks.spawn(async move {
+            let ctx = SinkCtx {
+                sink: &sink,
+                client: &client,
+                store: &store,
+                out: &out,
+                deadline_ms,
+            };
+            drain_sink(&ctx).await
+        });
     }
     let mut total = Round::default();
     while let Some(r) = tasks.join_next().await {
@@ -60,15 +69,25 @@ pub(crate) async fn round(
                 continue;
             }
         };
-        total.delivered += r.delivered;
-        total.failed += r.failed;
-        total.dead += r.dead;
-        total.next_due_ms = match (total.next_due_ms, r.next_due_ms) {
+        total.add(&r);
+    }
+    Ok(total)
+}
+
+impl Round {
+    fn add(&mut self, r: &Round) {
+        self.delivered += r.delivered;
+        self.failed += r.failed;
+        self.dead += r.dead;
+        self.next_due_ms = match (self.next_due_ms, r.next_due_ms) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
     }
-    Ok(total)
+
+    fn soonest(&mut self, t: i64) {
+        self.next_due_ms = Some(self.next_due_ms.map_or(t, |n| n.min(t)));
+    }
 }
 
 /// Unix ms of the last step any sink's delivery made (a batch read or an
@@ -80,168 +99,357 @@ pub(crate) fn last_step_ms() -> i64 {
     LAST_STEP_MS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Consecutive failed attempts (of any alerts) after which a sink counts
-/// as down for the rest of a round.
-const DOWN_AFTER: u32 = 5;
-
-/// While a sink is down, how soon it is tried again at the latest.
-const PROBE_EVERY_MS: i64 = 10_000;
-
-/// Each sink's consecutive failed attempts and the time of the last one
-/// (Unix ms), across rounds.
-type Streaks = HashMap<String, (u32, i64)>;
-static STREAKS: std::sync::Mutex<Option<Streaks>> = std::sync::Mutex::new(None);
-
-fn streak(sink: &str, f: impl FnOnce(&mut (u32, i64))) -> (u32, i64) {
-    let mut g = STREAKS.lock().unwrap_or_else(|e| e.into_inner());
-    let n = g
-        .get_or_insert_with(HashMap::new)
-        .entry(sink.to_string())
-        .or_insert((0, 0));
-    f(n);
-    *n
+fn step() {
+    LAST_STEP_MS.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
 }
 
-async fn drain_sink(
-    sink: &SinkConfig,
-    client: &reqwest::Client,
-    store: &store::Handle,
-    out: &LogOut,
-) -> Result<Round, store::StoreError> {
+/// Consecutive failed attempts (of any alerts) after which a sink is down.
+const DOWN_AFTER: u32 = 5;
+
+/// Time without a success, while attempts fail, after which a sink is down.
+const DOWN_AFTER_MS: i64 = 60_000;
+
+/// While a sink is down or failing, the time between two probes.
+const PROBE_EVERY_MS: i64 = 10_000;
+
+/// Attempts a rejected alert (400, 413, 415, 422) gets after its first
+/// rejection before it is dead.
+const REJECTED_RETRIES: u32 = 2;
+
+/// Alerts read from a sink's queue at a time.
+const BATCH: usize = 50;
+
+/// What draining one sink needs.
+struct SinkCtx<'a> {
+    sink: &'a SinkConfig,
+    client: &'a reqwest::Client,
+    store: &'a store::Handle,
+    out: &'a LogOut,
+    /// No attempt starts after this (Unix ms), and none runs past it.
+    deadline_ms: i64,
+}
+
+/// Whether draining goes on after an attempt.
+enum Next {
+    /// Take the next alert.
+    Go,
+    /// Stop this round (the sink is down, failing or disabled).
+    Stop,
+}
+
+/// One pass over a sink: a probe first if it is down or failing, then its
+/// due alerts in detection order.
+async fn drain_sink(ctx: &SinkCtx<'_>) -> Result<Round, store::StoreError> {
+    let (sink, store) = (ctx.sink, ctx.store);
     let mut r = Round::default();
-    let soonest = |r: &mut Round, t: i64| {
-        r.next_due_ms = Some(r.next_due_ms.map_or(t, |n| n.min(t)));
-    };
-    // Down (its last 5 attempts failed): tried again once 10 s have passed
-    // since the last failure, not on every wake-up.
-    let (failed_in_a_row, last_failure) = streak(&sink.name, |_| {});
-    let probe_at = last_failure.saturating_add(PROBE_EVERY_MS);
-    if failed_in_a_row >= DOWN_AFTER && now_ms() < probe_at {
-        soonest(&mut r, probe_at);
-        return Ok(r);
+    let mut h = store.sink_health(&sink.name).await?;
+    if h.condition == SinkCondition::Disabled {
+        if h.fingerprint.as_deref() == Some(sink.fingerprint().as_str()) {
+            // Until `alerts enable` or a reload that changes the sink.
+            return Ok(r);
+        }
+        tracing::info!(sink = %sink.name, "the sink changed since its receiver disabled it; enabled again");
+        h = SinkHealth::default();
+        store.set_sink_health(&sink.name, h.clone()).await?;
+    }
+    if matches!(h.condition, SinkCondition::Down | SinkCondition::Failing) {
+        let probe_at = h
+            .last_failure_ms
+            .unwrap_or(0)
+            .saturating_add(PROBE_EVERY_MS);
+        if now_ms() < probe_at {
+            r.soonest(probe_at);
+            return Ok(r);
+        }
+        if now_ms() >= ctx.deadline_ms {
+            return Ok(r);
+        }
+        // One probe: the oldest alert, whatever its retry time. Its failure
+        // costs it no attempt.
+        let Some(a) = store.sink_oldest(&sink.name).await? else {
+            return Ok(r);
+        };
+        let outcome = deliver(ctx, &a).await;
+        let end = now_ms();
+        match outcome {
+            Delivery::Delivered => {
+                store
+                    .mark_delivered(vec![a.id.clone()], &sink.name, end)
+                    .await?;
+                r.delivered += 1;
+                back(ctx, &mut h, end).await?;
+            }
+            Delivery::Failed {
+                kind: FailKind::Transient | FailKind::Sink,
+                error,
+                ..
+            } => {
+                r.failed += 1;
+                store
+                    .mark_failed(
+                        vec![a.id.clone()],
+                        &sink.name,
+                        end,
+                        &error,
+                        AttemptEnd::Uncounted,
+                        false,
+                    )
+                    .await?;
+                h.streak = h.streak.saturating_add(1);
+                h.last_failure_ms = Some(end);
+                h.reason = Some(error);
+                store.set_sink_health(&sink.name, h.clone()).await?;
+                tracing::debug!(sink = %sink.name, reason = h.reason.as_deref().unwrap_or(""), "probe failed; the sink is still {}", h.condition.as_str());
+                r.soonest(end.saturating_add(PROBE_EVERY_MS));
+                return Ok(r);
+            }
+            Delivery::Failed {
+                kind: FailKind::Rejected,
+                error,
+                after,
+            } => {
+                // The receiver answers: the sink is back, this alert is not.
+                back(ctx, &mut h, end).await?;
+                let failure = Delivery::Failed {
+                    kind: FailKind::Rejected,
+                    error,
+                    after,
+                };
+                settle(ctx, &mut h, &[&a], failure, end, &mut r).await?;
+            }
+            gone @ Delivery::Failed {
+                kind: FailKind::Gone,
+                ..
+            } => {
+                settle(ctx, &mut h, &[&a], gone, end, &mut r).await?;
+                return Ok(r);
+            }
+        }
     }
     loop {
-        LAST_STEP_MS.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
+        step();
+        if now_ms() >= ctx.deadline_ms {
+            return Ok(r);
+        }
         // Only what is due: an alert waiting for its retry holds back no
-        // other (ordering is best effort; bodies carry `detected_at`).
-        let queue = store.sink_queue(&sink.name, now_ms(), 50).await?;
+        // other (ordering is best effort; bodies carry `detected_at` and
+        // `sequence`).
+        let queue = store.sink_queue(&sink.name, now_ms(), BATCH).await?;
         if queue.is_empty() {
             if let Some(t) = store.sink_next_due(&sink.name).await? {
-                soonest(&mut r, t);
+                r.soonest(t);
             }
             return Ok(r);
         }
-        let full = queue.len() == 50;
+        let full = queue.len() == BATCH;
         // Rate limit and digest windows: group what is due into one message.
-        let due: Vec<&PendingAlert> = queue.iter().collect();
-        match group_now(sink, due.len()) {
+        match group_now(sink, store, queue.len()).await? {
             Grouping::Wait(until) => {
-                soonest(&mut r, until);
+                r.soonest(until);
                 return Ok(r);
             }
-            Grouping::Digest if !due.is_empty() => {
-                let outcome = deliver_digest(sink, client, out, &due).await;
-                let now = now_ms();
-                let ids: Vec<String> = due.iter().map(|a| a.id.clone()).collect();
-                match outcome {
-                    Delivery::Delivered => {
-                        pace_record(&sink.name);
-                        streak(&sink.name, |n| n.0 = 0);
-                        let n = ids.len();
-                        store.mark_delivered(ids, now / 1000).await?;
-                        r.delivered += n;
-                        tracing::info!(sink = %sink.name, alerts = n, "digest delivered");
-                        continue;
-                    }
-                    Delivery::Retry { error, after } => {
-                        r.failed += ids.len();
-                        streak(&sink.name, |n| *n = (n.0 + 1, now));
-                        let first = due[0].attempts;
-                        let d = retry_delay(sink, first, after);
-                        let dead = first + 1 >= sink.max_attempts;
-                        let retry_at = (!dead).then(|| alert::after_ms(now, d));
-                        tracing::warn!(sink = %sink.name, alerts = ids.len(), error = %error, "digest delivery failed");
-                        store.mark_failed(ids, now / 1000, &error, retry_at).await?;
-                        if let Some(t) = store.sink_next_due(&sink.name).await? {
-                            soonest(&mut r, t);
-                        }
-                        return Ok(r);
-                    }
+            Grouping::Digest => {
+                let due: Vec<&PendingAlert> = queue.iter().collect();
+                let outcome = deliver_digest(ctx, &due).await;
+                let end = now_ms();
+                match settle(ctx, &mut h, &due, outcome, end, &mut r).await? {
+                    Next::Go => continue,
+                    Next::Stop => return Ok(r),
                 }
             }
-            _ => {}
+            Grouping::Single => {}
         }
-        for a in queue {
-            let now = now_ms();
-            let outcome = deliver(sink, client, out, &a).await;
-            let id = a.id.clone();
-            match outcome {
-                Delivery::Delivered => {
-                    pace_record(&sink.name);
-                    store.mark_delivered(vec![id], now / 1000).await?;
-                    r.delivered += 1;
-                    tracing::info!(sink = %sink.name, alert = %a.id, title = %a.article.title, "alert delivered");
-                    // Back after being down: the whole backlog is due now
-                    // and goes out in detection order.
-                    let (was, _) = streak(&sink.name, |n| n.0 = 0);
-                    if was >= DOWN_AFTER {
-                        let n = store.release_backlog(&sink.name, now_ms()).await?;
-                        tracing::info!(sink = %sink.name, backlog = n, "sink is back; its backlog is due now");
-                        break;
-                    }
-                }
-                Delivery::Retry { error, after } => {
-                    r.failed += 1;
-                    let attempts = a.attempts + 1;
-                    let retry_at = if attempts >= sink.max_attempts {
-                        r.dead += 1;
-                        tracing::error!(sink = %sink.name, alert = %a.id, attempts, error = %error, "alert is dead after its last attempt");
-                        None
-                    } else {
-                        let d = retry_delay(sink, a.attempts, after);
-                        tracing::warn!(sink = %sink.name, alert = %a.id, attempts, error = %error, retry_in = ?d, "delivery failed; will retry");
-                        Some(alert::after_ms(now, d))
-                    };
-                    store
-                        .mark_failed(vec![id], now / 1000, &error, retry_at)
-                        .await?;
-                    if let Some(t) = retry_at {
-                        soonest(&mut r, t);
-                    }
-                    let failed_at = now_ms();
-                    if streak(&sink.name, |n| *n = (n.0 + 1, failed_at)).0 >= DOWN_AFTER {
-                        // Down: no more attempts until PROBE_EVERY_MS has
-                        // passed, however many alerts are due.
-                        tracing::warn!(sink = %sink.name, "sink is down after {DOWN_AFTER} failed attempts in a row; trying it again in 10 s");
-                        r.next_due_ms = Some(failed_at.saturating_add(PROBE_EVERY_MS));
-                        return Ok(r);
-                    }
-                }
+        for a in &queue {
+            if now_ms() >= ctx.deadline_ms {
+                return Ok(r);
+            }
+            let outcome = deliver(ctx, a).await;
+            let end = now_ms();
+            if let Next::Stop = settle(ctx, &mut h, &[a], outcome, end, &mut r).await? {
+                return Ok(r);
             }
         }
         if !full {
             if let Some(t) = store.sink_next_due(&sink.name).await? {
-                soonest(&mut r, t);
+                r.soonest(t);
             }
             return Ok(r);
         }
     }
 }
 
-/// How long to wait after a sink's failed attempt: the backoff, or the
-/// receiver's `Retry-After` up to `retry_after_max` (a longer one is
-/// clamped, and said).
+/// A down or failing sink answered: it is ok again and its whole backlog
+/// is due now, to go out in detection order.
+async fn back(ctx: &SinkCtx<'_>, h: &mut SinkHealth, now: i64) -> Result<(), store::StoreError> {
+    let was = h.condition;
+    *h = SinkHealth {
+        last_success_ms: Some(now),
+        since_ms: now,
+        ..SinkHealth::default()
+    };
+    ctx.store.set_sink_health(&ctx.sink.name, h.clone()).await?;
+    let n = ctx.store.release_backlog(&ctx.sink.name, now).await?;
+    tracing::info!(sink = %ctx.sink.name, backlog = n, "the sink was {} and is back; its backlog is due now", was.as_str());
+    Ok(())
+}
+
+/// Records how an attempt of `alerts` (one, or a digest) ended, updates
+/// the sink's health, and says whether draining goes on.
+async fn settle(
+    ctx: &SinkCtx<'_>,
+    h: &mut SinkHealth,
+    alerts: &[&PendingAlert],
+    outcome: Delivery,
+    end: i64,
+    r: &mut Round,
+) -> Result<Next, store::StoreError> {
+    let (sink, store) = (ctx.sink, ctx.store);
+    let ids: Vec<String> = alerts.iter().map(|a| a.id.clone()).collect();
+    let Some(first) = alerts.first() else {
+        return Ok(Next::Go);
+    };
+    let (error, kind, after) = match outcome {
+        Delivery::Delivered => {
+            store.mark_delivered(ids, &sink.name, end).await?;
+            r.delivered += alerts.len();
+            if alerts.len() > 1 {
+                tracing::info!(sink = %sink.name, alerts = alerts.len(), "digest delivered");
+            } else {
+                tracing::info!(sink = %sink.name, alert = %first.id, title = %first.article.title, "alert delivered");
+            }
+            if h.streak > 0 || h.condition != SinkCondition::Ok {
+                *h = SinkHealth {
+                    last_success_ms: Some(end),
+                    since_ms: end,
+                    ..SinkHealth::default()
+                };
+                store.set_sink_health(&sink.name, h.clone()).await?;
+            }
+            return Ok(Next::Go);
+        }
+        Delivery::Failed { error, kind, after } => (error, kind, after),
+    };
+    r.failed += alerts.len();
+    match kind {
+        FailKind::Gone => {
+            store
+                .mark_failed(ids, &sink.name, end, &error, AttemptEnd::Uncounted, false)
+                .await?;
+            *h = SinkHealth {
+                condition: SinkCondition::Disabled,
+                since_ms: end,
+                reason: Some(error),
+                last_failure_ms: Some(end),
+                fingerprint: Some(sink.fingerprint()),
+                ..h.clone()
+            };
+            store.set_sink_health(&sink.name, h.clone()).await?;
+            tracing::error!(sink = %sink.name, "the receiver says the endpoint is gone (410); the sink is disabled and its alerts kept pending until `newswatch alerts enable {}` or a reload that changes the sink", sink.name);
+            Ok(Next::Stop)
+        }
+        FailKind::Sink => {
+            // Credentials or address: the sink's fault, not the alert's.
+            store
+                .mark_failed(ids, &sink.name, end, &error, AttemptEnd::Uncounted, false)
+                .await?;
+            *h = SinkHealth {
+                condition: SinkCondition::Failing,
+                since_ms: end,
+                reason: Some(error.clone()),
+                streak: h.streak.saturating_add(1),
+                first_failure_ms: h.first_failure_ms.or(Some(end)),
+                last_failure_ms: Some(end),
+                ..h.clone()
+            };
+            store.set_sink_health(&sink.name, h.clone()).await?;
+            tracing::error!(sink = %sink.name, error = %error, "the sink refuses its credentials or address; no alert loses an attempt to it; probing it every 10 s");
+            r.soonest(end.saturating_add(PROBE_EVERY_MS));
+            Ok(Next::Stop)
+        }
+        FailKind::Rejected => {
+            // The receiver is alive and refuses this alert: it gets two
+            // more attempts, then it is dead with the receiver's answer.
+            let rejections = first.rejections.saturating_add(1);
+            let attempts = first.attempts.saturating_add(1);
+            let end_of = if rejections > REJECTED_RETRIES || attempts >= sink.max_attempts() {
+                r.dead += alerts.len();
+                tracing::error!(sink = %sink.name, alert = %first.id, error = %error, "the receiver rejected the alert {rejections} times; it is dead");
+                AttemptEnd::Dead
+            } else {
+                let d = retry_delay(sink, first.attempts, after);
+                tracing::warn!(sink = %sink.name, alert = %first.id, error = %error, retry_in = ?d, "the receiver rejected the alert; will retry");
+                let t = alert::after_ms(end, d);
+                r.soonest(t);
+                AttemptEnd::Retry(t)
+            };
+            store
+                .mark_failed(ids, &sink.name, end, &error, end_of, true)
+                .await?;
+            if h.streak > 0 {
+                *h = SinkHealth {
+                    last_success_ms: h.last_success_ms,
+                    since_ms: end,
+                    ..SinkHealth::default()
+                };
+                store.set_sink_health(&sink.name, h.clone()).await?;
+            }
+            Ok(Next::Go)
+        }
+        FailKind::Transient => {
+            let attempts = first.attempts.saturating_add(1);
+            let end_of = if attempts >= sink.max_attempts() {
+                r.dead += alerts.len();
+                tracing::error!(sink = %sink.name, alert = %first.id, attempts, error = %error, "alert is dead after its last attempt");
+                AttemptEnd::Dead
+            } else {
+                let d = retry_delay(sink, first.attempts, after);
+                tracing::warn!(sink = %sink.name, alert = %first.id, attempts, error = %error, retry_in = ?d, "delivery failed; will retry");
+                let t = alert::after_ms(end, d);
+                r.soonest(t);
+                AttemptEnd::Retry(t)
+            };
+            store
+                .mark_failed(ids, &sink.name, end, &error, end_of, false)
+                .await?;
+            h.streak = h.streak.saturating_add(1);
+            let since = *h.first_failure_ms.get_or_insert(end);
+            h.last_failure_ms = Some(end);
+            let down = if h.streak >= DOWN_AFTER {
+                Some(format!(
+                    "{} failed attempts in a row; last: {error}",
+                    h.streak
+                ))
+            } else if end.saturating_sub(since) >= DOWN_AFTER_MS {
+                Some(format!(
+                    "no success for {} s; last: {error}",
+                    end.saturating_sub(since) / 1000
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = down {
+                h.condition = SinkCondition::Down;
+                h.since_ms = end;
+                tracing::warn!(sink = %sink.name, reason = %reason, "the sink is down; probing it every 10 s with one alert at a time");
+                h.reason = Some(reason);
+                store.set_sink_health(&sink.name, h.clone()).await?;
+                r.soonest(end.saturating_add(PROBE_EVERY_MS));
+                return Ok(Next::Stop);
+            }
+            store.set_sink_health(&sink.name, h.clone()).await?;
+            Ok(Next::Go)
+        }
+    }
+}
+
+/// How long to wait after a sink's failed attempt: the next step of its
+/// schedule, or the receiver's `Retry-After` up to `retry_after_max` (a
+/// longer one is clamped, and said).
 fn retry_delay(sink: &SinkConfig, attempts: u32, after: Option<Duration>) -> Duration {
     if let Some(ra) = after.filter(|ra| *ra > sink.retry_after_max) {
         tracing::warn!(sink = %sink.name, asked_s = ra.as_secs(), used_s = sink.retry_after_max.as_secs(), "the receiver's Retry-After is longer than retry_after_max; clamped");
     }
-    alert::backoff(
-        attempts,
-        sink.retry_base,
-        sink.retry_max,
-        after,
-        sink.retry_after_max,
-    )
+    alert::backoff(attempts, &sink.retry, after, sink.retry_after_max)
 }
 
 /// Writes a `log` sink's text to its output.
@@ -255,10 +463,7 @@ fn write_log(out: &LogOut, text: &str) -> Delivery {
         });
     match res {
         Ok(()) => Delivery::Delivered,
-        Err(e) => Delivery::Retry {
-            error: format!("cannot write: {e}"),
-            after: None,
-        },
+        Err(e) => Delivery::transient(format!("cannot write: {e}")),
     }
 }
 
@@ -272,49 +477,34 @@ enum Grouping {
     Wait(i64),
 }
 
-/// Messages sent per sink in this process (for `max_per_minute` and
-/// `digest` windows): send times, newest last.
-fn pace() -> &'static Mutex<HashMap<String, std::collections::VecDeque<i64>>> {
-    static PACE: std::sync::OnceLock<Mutex<HashMap<String, std::collections::VecDeque<i64>>>> =
-        std::sync::OnceLock::new();
-    PACE.get_or_init(Mutex::default)
-}
-
-fn pace_record(sink: &str) {
-    if let Ok(mut p) = pace().lock() {
-        let q = p.entry(sink.to_string()).or_default();
-        q.push_back(now_ms());
-        while q.len() > 1000 {
-            q.pop_front();
-        }
-    }
-}
-
-fn group_now(sink: &SinkConfig, due: usize) -> Grouping {
+/// What the sink's pace allows now, from the messages it recorded as sent
+/// (so budgets and digest windows hold across restarts).
+async fn group_now(
+    sink: &SinkConfig,
+    store: &store::Handle,
+    due: usize,
+) -> Result<Grouping, store::StoreError> {
     let now = now_ms();
-    let sent: Vec<i64> = pace()
-        .lock()
-        .ok()
-        .and_then(|p| p.get(&sink.name).map(|q| q.iter().copied().collect()))
-        .unwrap_or_default();
     if let Some(window) = sink.digest {
-        let w = window.as_millis() as i64;
-        return match sent.last() {
-            Some(&last) if now - last < w => Grouping::Wait(last + w),
+        let w = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        return Ok(match store.sink_last_sent(&sink.name).await? {
+            Some(last) if now.saturating_sub(last) < w => Grouping::Wait(last.saturating_add(w)),
             _ => Grouping::Digest,
-        };
+        });
     }
     if let Some(max) = sink.max_per_minute {
-        let recent: Vec<i64> = sent.into_iter().filter(|&t| now - t < 60_000).collect();
+        let recent = store.sink_sent_since(&sink.name, now - 60_000).await?;
         let budget = (max as usize).saturating_sub(recent.len());
         if budget == 0 {
-            return Grouping::Wait(recent.first().map_or(now + 1000, |t| t + 60_000));
+            return Ok(Grouping::Wait(
+                recent.first().map_or(now + 1000, |t| t + 60_000),
+            ));
         }
         if due > budget {
-            return Grouping::Digest;
+            return Ok(Grouping::Digest);
         }
     }
-    Grouping::Single
+    Ok(Grouping::Single)
 }
 
 /// The Idempotency-Key of a digest: derived from the ids it carries.
@@ -325,12 +515,25 @@ pub(crate) fn digest_key(ids: &[&str]) -> String {
     crate::text::hex_digest(&[b"digest\n", joined.as_bytes()])[..32].to_string()
 }
 
-async fn deliver_digest(
-    sink: &SinkConfig,
-    client: &reqwest::Client,
-    out: &LogOut,
-    alerts: &[&PendingAlert],
-) -> Delivery {
+/// The sink as an attempt starting now may use it: its `timeout` cut to
+/// what is left before the deadline.
+fn bounded<'a>(ctx: &SinkCtx<'a>) -> std::borrow::Cow<'a, SinkConfig> {
+    let left = ctx.deadline_ms.saturating_sub(now_ms()).max(1);
+    let left = Duration::from_millis(u64::try_from(left).unwrap_or(u64::MAX));
+    if left < ctx.sink.timeout {
+        let mut s = ctx.sink.clone();
+        s.timeout = left;
+        std::borrow::Cow::Owned(s)
+    } else {
+        std::borrow::Cow::Borrowed(ctx.sink)
+    }
+}
+
+async fn deliver_digest(ctx: &SinkCtx<'_>, alerts: &[&PendingAlert]) -> Delivery {
+    step();
+    let sink = bounded(ctx);
+    let (client, out) = (ctx.client, ctx.out);
+    let sink: &SinkConfig = &sink;
     // Each alert's watches as routed at ingest.
     let routed: Vec<Vec<&crate::model::WatchMatch>> =
         alerts.iter().map(|a| a.matches.iter().collect()).collect();
@@ -352,13 +555,19 @@ async fn deliver_digest(
     }
 }
 
-async fn deliver(
+async fn deliver(ctx: &SinkCtx<'_>, a: &PendingAlert) -> Delivery {
+    step();
+    let d = deliver_one(&bounded(ctx), ctx.client, ctx.out, a).await;
+    step();
+    d
+}
+
+async fn deliver_one(
     sink: &SinkConfig,
     client: &reqwest::Client,
     out: &LogOut,
     a: &PendingAlert,
 ) -> Delivery {
-    LAST_STEP_MS.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
     // The watches routed to this sink when the alert was queued.
     let watches: Vec<&crate::model::WatchMatch> = a.matches.iter().collect();
     let now = now_ms() / 1000;
@@ -377,7 +586,8 @@ async fn deliver(
 }
 
 /// Delivers until nothing pending is due within `bound`: sleeps for
-/// retries that fall inside the bound, stops at the bound or on `stop`.
+/// retries that fall inside the bound, and starts nothing after it (an
+/// attempt under way is cut at it), so `bound` holds for the whole phase.
 pub(crate) async fn until_idle(
     cfg: &Arc<Config>,
     client: &reqwest::Client,
@@ -388,15 +598,15 @@ pub(crate) async fn until_idle(
     let deadline = alert::after_ms(now_ms(), bound);
     let mut total = Round::default();
     loop {
-        let r = round(cfg, client, store, out).await?;
+        let r = round(cfg, client, store, out, deadline).await?;
         total.delivered += r.delivered;
         total.failed += r.failed;
         total.dead += r.dead;
         total.next_due_ms = r.next_due_ms;
         match r.next_due_ms {
-            Some(t) if t < deadline => {
-                let wait = (t - now_ms()).max(0) as u64;
-                tokio::time::sleep(Duration::from_millis(wait.max(10))).await;
+            Some(t) if t < deadline && now_ms() < deadline => {
+                let wait = (t - now_ms()).clamp(10, (deadline - now_ms()).max(10));
+                tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(10))).await;
             }
             _ => return Ok(total),
         }
@@ -406,15 +616,17 @@ pub(crate) async fn until_idle(
 /// Sends a clearly marked test alert through `sink`, outside the outbox.
 pub(crate) async fn send_test(sink: &SinkConfig, client: &reqwest::Client) -> Delivery {
     use crate::model::{Field, Severity, TermHit, WatchMatch};
-    let now = now_ms() / 1000;
+    let now = now_ms();
     let alert = PendingAlert {
-        id: format!("test-{now}"),
+        id: format!("test-{}", now / 1000),
         attempts: 0,
-        created_at: now,
+        created_ms: now,
+        sequence: None,
+        rejections: 0,
         article: crate::store::StoredArticle {
             title: "TEST — newswatch test message, not a real alert".into(),
             url: None,
-            published: Some(now),
+            published: Some(now / 1000),
             lang: Some("en".into()),
             summary: "If you can read this, the sink works.".into(),
             feed_name: "newswatch alerts test".into(),
@@ -434,11 +646,56 @@ pub(crate) async fn send_test(sink: &SinkConfig, client: &reqwest::Client) -> De
         also_seen_in: Vec::new(),
     };
     let out: LogOut = Arc::new(Mutex::new(std::io::stdout()));
-    deliver(sink, client, &out, &alert).await
+    deliver_one(sink, client, &out, &alert).await
 }
 
-/// The dispatcher loop of `run`: one delivery round per wake-up (alerts
-/// queued, the next retry due, a reload), until `stop` is cancelled.
+/// One sink's delivery loop in `run`: a pass over its queue whenever it is
+/// woken (alerts queued) or its next alert is due, until `stop`.
+async fn sink_loop(
+    sink: SinkConfig,
+    client: reqwest::Client,
+    store: store::Handle,
+    out: LogOut,
+    wake: Arc<tokio::sync::Notify>,
+    stop: tokio_util::sync::CancellationToken,
+    max_idle: Duration,
+) {
+    let idle = i64::try_from(max_idle.as_millis()).unwrap_or(60_000);
+    loop {
+        if stop.is_cancelled() {
+            return;
+        }
+        let ctx = SinkCtx {
+            sink: &sink,
+            client: &client,
+            store: &store,
+            out: &out,
+            deadline_ms: i64::MAX,
+        };
+        let pass = tokio::select! {
+            _ = stop.cancelled() => return,
+            pass = drain_sink(&ctx) => pass,
+        };
+        let next = match pass {
+            Ok(r) => r.next_due_ms,
+            Err(e) => {
+                tracing::error!(sink = %sink.name, error = %e, "delivery pass failed");
+                Some(now_ms().saturating_add(1000))
+            }
+        };
+        let wait = next.map_or(idle, |t| (t - now_ms()).clamp(10, idle));
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(10))) => {}
+        }
+    }
+}
+
+/// The dispatcher of `run`: one delivery loop per sink (so sinks never
+/// wait on each other), restarted with the new sinks on a reload, until
+/// `stop` is cancelled. A sink loop that dies ends the dispatcher, which
+/// its supervisor reports.
 pub(crate) async fn dispatch_loop(
     mut cfg_rx: tokio::sync::watch::Receiver<Arc<Config>>,
     stop: tokio_util::sync::CancellationToken,
@@ -449,42 +706,64 @@ pub(crate) async fn dispatch_loop(
 ) {
     use std::sync::atomic::Ordering;
     let mut cfg = cfg_rx.borrow_and_update().clone();
-    let mut client = match super::service::delivery_client(&cfg) {
-        Ok(c) => c,
-        Err(e) => {
-            // The supervisor reports the loop's end; say why first.
-            tracing::error!("{e}");
-            return;
-        }
-    };
     loop {
-        beats.dispatcher.store(now_ms(), Ordering::Relaxed);
-        crate::fault::hit("dispatcher", "");
-        if stop.is_cancelled() {
-            break;
-        }
-        let next = match round(&cfg, &client, &store, &out).await {
-            Ok(r) => r.next_due_ms,
+        let client = match super::service::delivery_client(&cfg) {
+            Ok(c) => c,
             Err(e) => {
-                tracing::error!(error = %e, "delivery round failed");
-                None
+                // The supervisor reports the loop's end; say why first.
+                tracing::error!("{e}");
+                return;
             }
         };
-        beats.dispatcher.store(now_ms(), Ordering::Relaxed);
-        let idle = beats.max_idle.as_millis() as i64;
-        let wait = next.map_or(idle, |t| (t - now_ms()).clamp(10, idle)) as u64;
-        tokio::select! {
-            _ = stop.cancelled() => {}
-            _ = wake.notified() => {}
-            changed = cfg_rx.changed() => {
-                if changed.is_err() { break; }
-                cfg = cfg_rx.borrow_and_update().clone();
-                match super::service::delivery_client(&cfg) {
-                    Ok(c) => client = c,
-                    Err(e) => tracing::error!("{e}"),
-                }
-            }
-            _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+        let sinks_stop = stop.child_token();
+        let mut loops = tokio::task::JoinSet::new();
+        let mut wakes = Vec::new();
+        for sink in cfg.sinks.iter().cloned() {
+            let w = Arc::new(tokio::sync::Notify::new());
+            wakes.push(Arc::clone(&w));
+            loops.spawn(sink_loop(
+                sink,
+                client.clone(),
+                store.clone(),
+                Arc::clone(&out),
+                w,
+                sinks_stop.clone(),
+                beats.max_idle,
+            ));
         }
+        let reload = loop {
+            beats.dispatcher.store(now_ms(), Ordering::Relaxed);
+            crate::fault::hit("dispatcher", "");
+            tokio::select! {
+                _ = stop.cancelled() => break false,
+                _ = wake.notified() => wakes.iter().for_each(|w| w.notify_one()),
+                changed = cfg_rx.changed() => {
+                    if changed.is_err() { break false; }
+                    break true;
+                }
+                Some(ended) = loops.join_next() => {
+                    if let Err(e) = ended && e.is_panic() {
+                        std::panic::resume_unwind(e.into_panic());
+                    }
+                    if !stop.is_cancelled() {
+                        tracing::error!("a sink's delivery loop ended");
+                        return;
+                    }
+                }
+                _ = tokio::time::sleep(beats.max_idle) => {}
+            }
+        };
+        sinks_stop.cancel();
+        while let Some(ended) = loops.join_next().await {
+            if let Err(e) = ended
+                && e.is_panic()
+            {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        }
+        if !reload {
+            return;
+        }
+        cfg = cfg_rx.borrow_and_update().clone();
     }
 }

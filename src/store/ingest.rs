@@ -73,6 +73,16 @@ impl Store {
         now: Timestamp,
     ) -> Result<IngestReport, StoreError> {
         let tx = &self.conn;
+        // Detection time in ms for the alerts' `detected_at` (the wall
+        // clock's, when it agrees with `now` to the second).
+        let wall_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let now_ms = if wall_ms.div_euclid(1000) == now {
+            wall_ms
+        } else {
+            now.saturating_mul(1000)
+        };
         let mut rep = IngestReport {
             items: items.len(),
             ..IngestReport::default()
@@ -105,8 +115,10 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             let mut ins_outbox = tx.prepare_cached(
-                "INSERT OR IGNORE INTO outbox (id, article_id, sink, state, created_at, next_attempt_ms, watches)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5 * 1000, ?6)",
+                "INSERT OR IGNORE INTO outbox (id, article_id, sink, state, created_at, next_attempt_ms, watches, created_ms, sequence)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5 * 1000, ?6, ?7,
+                         CASE WHEN ?4 = 'pending' THEN
+                           (SELECT coalesce(max(sequence), 0) + 1 FROM outbox WHERE sink = ?3) END)",
             )?;
             // A feed with nothing stored yet (its first poll, a backfill)
             // can only repeat an item of this same document: two probes for
@@ -225,7 +237,8 @@ impl Store {
                         route.sink,
                         state.as_str(),
                         now,
-                        watches
+                        watches,
+                        now_ms
                     ])?;
                 }
             }

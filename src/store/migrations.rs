@@ -138,4 +138,36 @@ DELETE FROM sightings
 ALTER TABLE outbox ADD COLUMN watches TEXT;
 "#,
     ),
+    (
+        "delivery: per-sink sequence, detection in ms, rejections, sink state, delivery times in ms",
+        r#"
+-- Each sink numbers its alerts in detection order (bodies carry it, so a
+-- receiver can order them); NULL on rows queued before this migration.
+ALTER TABLE outbox ADD COLUMN sequence INTEGER;
+ALTER TABLE outbox ADD COLUMN created_ms INTEGER;
+-- Times the receiver rejected this alert (400, 413, 415, 422).
+ALTER TABLE outbox ADD COLUMN rejections INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX outbox_sequence ON outbox(sink, sequence);
+CREATE INDEX outbox_due ON outbox(sink, state, next_attempt_ms);
+-- Which sink an attempt went to and when (ms): the pace budgets and digest
+-- windows are derived from these, so they survive restarts.
+ALTER TABLE deliveries ADD COLUMN sink TEXT;
+ALTER TABLE deliveries ADD COLUMN at_ms INTEGER;
+CREATE INDEX deliveries_sink ON deliveries(sink, at_ms) WHERE sink IS NOT NULL;
+-- A sink's health as delivery saw it: ok, down (failing everything; one
+-- probe at a time), failing (401/403/3xx: credentials or address) or
+-- disabled (the receiver answered 410 Gone).
+CREATE TABLE sink_state (
+    sink              TEXT PRIMARY KEY,
+    state             TEXT NOT NULL CHECK (state IN ('ok', 'down', 'failing', 'disabled')),
+    since_ms          INTEGER NOT NULL,
+    reason            TEXT,
+    streak            INTEGER NOT NULL DEFAULT 0,
+    first_failure_ms  INTEGER,
+    last_failure_ms   INTEGER,
+    last_success_ms   INTEGER,
+    fingerprint       TEXT
+);
+"#,
+    ),
 ];

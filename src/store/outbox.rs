@@ -3,9 +3,11 @@
 
 use super::StoreError;
 use super::db::{ExecCached, Store};
-use super::types::{AlertRow, OutboxState, PendingAlert};
+use super::types::{
+    AlertRow, AttemptEnd, OutboxState, PendingAlert, SinkCondition, SinkHealth, SinkQueue,
+};
 use crate::model::Timestamp;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 impl Store {
     /// The pending alerts of one sink due by `due_ms` (Unix ms), in the
@@ -18,23 +20,32 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<PendingAlert>, StoreError> {
         let mut st = self.conn.prepare_cached(
-            "SELECT id, attempts, created_at, article_id, watches FROM outbox
+            "SELECT id, attempts, created_at, article_id, watches, created_ms, sequence, rejections FROM outbox
              WHERE sink = ?1 AND state = 'pending' AND next_attempt_ms <= ?3
              ORDER BY created_at, rowid LIMIT ?2",
         )?;
         let rows = st
             .query_map(params![sink, limit as i64, due_ms], |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Option<String>>(4)?,
+                    (
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ),
+                    (
+                        r.get::<_, Option<i64>>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
+                        r.get::<_, i64>(7)?,
+                    ),
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let mut out = Vec::with_capacity(rows.len());
-        for (id, attempts, created_at, article_id, watches) in rows {
+        for ((id, attempts, created_at, article_id, watches), (created_ms, sequence, rejections)) in
+            rows
+        {
             let article = self.article(article_id)?;
             let mut matches = self.article_matches(article_id)?;
             // The watches routed at ingest (a row queued before routing was
@@ -46,14 +57,33 @@ impl Store {
             let also_seen_in = self.other_sightings(article_id)?;
             out.push(PendingAlert {
                 id,
-                attempts: attempts as u32,
-                created_at,
+                attempts: u32::try_from(attempts).unwrap_or(0),
+                created_ms: created_ms.unwrap_or(created_at.saturating_mul(1000)),
+                sequence,
+                rejections: u32::try_from(rejections).unwrap_or(0),
                 article,
                 matches,
                 also_seen_in,
             });
         }
         Ok(out)
+    }
+
+    /// The oldest pending alert of `sink`, due or not (a down sink's probe).
+    pub(crate) fn sink_oldest(&self, sink: &str) -> Result<Option<PendingAlert>, StoreError> {
+        let first = self
+            .conn
+            .prepare_cached(
+                "SELECT next_attempt_ms FROM outbox WHERE sink = ?1 AND state = 'pending'
+                 ORDER BY created_at, rowid LIMIT 1",
+            )?
+            .query_row([sink], |r| r.get::<_, i64>(0))
+            .optional()?;
+        let Some(due) = first else {
+            return Ok(None);
+        };
+        // The same row, read as the queue reads rows: due by its own time.
+        Ok(self.sink_queue(sink, due, 1)?.into_iter().next())
     }
 
     /// When the next pending alert of `sink` is due (Unix ms), if any.
@@ -64,6 +94,128 @@ impl Store {
                 "SELECT min(next_attempt_ms) FROM outbox WHERE sink = ?1 AND state = 'pending'",
             )?
             .query_row([sink], |r| r.get(0))?)
+    }
+
+    /// The recorded health of `sink` (ok when nothing was recorded).
+    pub(crate) fn sink_health(&self, sink: &str) -> Result<SinkHealth, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT state, since_ms, reason, streak, first_failure_ms, last_failure_ms, last_success_ms, fingerprint
+                 FROM sink_state WHERE sink = ?1",
+            )?
+            .query_row([sink], |r| {
+                Ok(SinkHealth {
+                    condition: SinkCondition::parse(&r.get::<_, String>(0)?),
+                    since_ms: r.get(1)?,
+                    reason: r.get(2)?,
+                    streak: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                    first_failure_ms: r.get(4)?,
+                    last_failure_ms: r.get(5)?,
+                    last_success_ms: r.get(6)?,
+                    fingerprint: r.get(7)?,
+                })
+            })
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Records the health of `sink`.
+    pub(crate) fn set_sink_health(&mut self, sink: &str, h: &SinkHealth) -> Result<(), StoreError> {
+        self.conn.exec(
+            "INSERT INTO sink_state (sink, state, since_ms, reason, streak, first_failure_ms, last_failure_ms, last_success_ms, fingerprint)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (sink) DO UPDATE SET state = ?2, since_ms = ?3, reason = ?4, streak = ?5,
+               first_failure_ms = ?6, last_failure_ms = ?7, last_success_ms = ?8, fingerprint = ?9",
+            params![
+                sink,
+                h.condition.as_str(),
+                h.since_ms,
+                h.reason,
+                i64::from(h.streak),
+                h.first_failure_ms,
+                h.last_failure_ms,
+                h.last_success_ms,
+                h.fingerprint
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Makes a sink ok again (`alerts enable`): its health is reset and its
+    /// backlog due at `now_ms`. Returns how many alerts were waiting.
+    pub(crate) fn enable_sink(&mut self, sink: &str, now_ms: i64) -> Result<usize, StoreError> {
+        let tx = self.conn.savepoint()?;
+        tx.exec("DELETE FROM sink_state WHERE sink = ?1", [sink])?;
+        let n = tx.exec(
+            "UPDATE outbox SET next_attempt_ms = min(next_attempt_ms, ?2) WHERE sink = ?1 AND state = 'pending'",
+            params![sink, now_ms],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// When `sink` sent its messages since `since_ms` (Unix ms, oldest
+    /// first; a digest is one message): its pace, from what was recorded.
+    pub(crate) fn sink_sent_since(
+        &self,
+        sink: &str,
+        since_ms: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT DISTINCT at_ms FROM deliveries
+             WHERE sink = ?1 AND at_ms >= ?2 AND outcome = 'delivered' ORDER BY at_ms",
+        )?;
+        let rows = st
+            .query_map(params![sink, since_ms], |r| r.get::<_, i64>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// When `sink` last sent a message (Unix ms), if it ever did.
+    pub(crate) fn sink_last_sent(&self, sink: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT max(at_ms) FROM deliveries WHERE sink = ?1 AND outcome = 'delivered'",
+            )?
+            .query_row([sink], |r| r.get(0))?)
+    }
+
+    /// Each sink's health and queue: every sink named in `sinks`, and any
+    /// other that has alerts in the outbox.
+    pub(crate) fn sink_queues(&self, sinks: &[String]) -> Result<Vec<SinkQueue>, StoreError> {
+        let mut names: Vec<String> = sinks.to_vec();
+        let mut st = self.conn.prepare_cached(
+            "SELECT DISTINCT sink FROM outbox WHERE state IN ('pending', 'dead')",
+        )?;
+        for n in st.query_map([], |r| r.get::<_, String>(0))? {
+            let n = n?;
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        let mut counts = self.conn.prepare_cached(
+            "SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'dead'),
+                    min(created_at) FILTER (WHERE state = 'pending'), min(next_attempt_ms) FILTER (WHERE state = 'pending')
+             FROM outbox WHERE sink = ?1 AND state IN ('pending', 'dead')",
+        )?;
+        let mut out = Vec::with_capacity(names.len());
+        for sink in names {
+            let (pending, dead, oldest_pending, next_due_ms) = counts.query_row([&sink], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            let health = self.sink_health(&sink)?;
+            out.push(SinkQueue {
+                sink,
+                health,
+                pending,
+                dead,
+                oldest_pending,
+                next_due_ms,
+            });
+        }
+        Ok(out)
     }
 
     /// Makes every pending alert of `sink` due at `now_ms` (a sink that
@@ -150,43 +302,67 @@ impl Store {
         )?)
     }
 
-    /// Marks an alert delivered.
-    pub(crate) fn mark_delivered(&mut self, id: &str, now: Timestamp) -> Result<(), StoreError> {
+    /// Marks an alert delivered to `sink` at `now_ms` (Unix ms).
+    pub(crate) fn mark_delivered(
+        &mut self,
+        id: &str,
+        sink: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.savepoint()?;
         tx.exec(
             "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL WHERE id = ?1",
-            params![id, now],
+            params![id, now_ms.div_euclid(1000)],
         )?;
         tx.exec(
-            "INSERT INTO deliveries (alert_id, attempt, at, outcome) SELECT id, attempts, ?2, 'delivered' FROM outbox WHERE id = ?1",
-            params![id, now],
+            "INSERT INTO deliveries (alert_id, attempt, at, outcome, sink, at_ms)
+             SELECT id, attempts, ?2, 'delivered', ?3, ?4 FROM outbox WHERE id = ?1",
+            params![id, now_ms.div_euclid(1000), sink, now_ms],
         )?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Records a failed attempt: retried at `retry_at`, or dead when `None`.
+    /// Records a failed attempt of an alert to `sink` at `now_ms`, ended as
+    /// `end` says; `rejected` when the receiver refused the alert itself.
     pub(crate) fn mark_failed(
         &mut self,
         id: &str,
-        now: Timestamp,
+        sink: &str,
+        now_ms: i64,
         error: &str,
-        retry_at: Option<Timestamp>,
+        end: AttemptEnd,
+        rejected: bool,
     ) -> Result<(), StoreError> {
         let tx = self.conn.savepoint()?;
-        match retry_at {
-            Some(t) => tx.exec(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3 WHERE id = ?1",
-                params![id, t, error],
-            )?,
-            None => tx.exec(
-                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-                params![id, error],
-            )?,
+        let rejected = i64::from(rejected);
+        let outcome = match end {
+            AttemptEnd::Retry(t) => {
+                tx.exec(
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3, rejections = rejections + ?4 WHERE id = ?1",
+                    params![id, t, error, rejected],
+                )?;
+                "retry"
+            }
+            AttemptEnd::Dead => {
+                tx.exec(
+                    "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2, rejections = rejections + ?3 WHERE id = ?1",
+                    params![id, error, rejected],
+                )?;
+                "dead"
+            }
+            AttemptEnd::Uncounted => {
+                tx.exec(
+                    "UPDATE outbox SET last_error = ?2 WHERE id = ?1",
+                    params![id, error],
+                )?;
+                "uncounted"
+            }
         };
         tx.exec(
-            "INSERT INTO deliveries (alert_id, attempt, at, outcome, detail) SELECT id, attempts, ?2, ?3, ?4 FROM outbox WHERE id = ?1",
-            params![id, now, if retry_at.is_some() { "retry" } else { "dead" }, error],
+            "INSERT INTO deliveries (alert_id, attempt, at, outcome, detail, sink, at_ms)
+             SELECT id, attempts, ?2, ?3, ?4, ?5, ?6 FROM outbox WHERE id = ?1",
+            params![id, now_ms.div_euclid(1000), outcome, error, sink, now_ms],
         )?;
         tx.commit()?;
         Ok(())

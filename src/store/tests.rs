@@ -374,8 +374,97 @@ fn dedup_sightings_and_outbox() {
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].also_seen_in.len(), 1);
     assert_eq!(due[0].id, alert_id("https://a/", "g1", "log"));
-    s.mark_delivered(&due[0].id, 21).unwrap();
+    s.mark_delivered(&due[0].id, "log", 21_000).unwrap();
     assert!(s.sink_queue("log", i64::MAX, 10).unwrap().is_empty());
+}
+
+#[test]
+fn sinks_number_their_alerts_and_keep_their_health_and_pace() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+    let f = s.ensure_feed("https://a/", "A", 1).unwrap();
+    let items: Vec<_> = (0..3)
+        .map(|i| {
+            let mut a = art(&format!("k{i}"), Some(&format!("https://a/{i}")));
+            a.title = format!("Story number {i} about an entirely different matter");
+            matched(a, &["log", "hook"])
+        })
+        .collect();
+    s.ingest(f.id, &f.url, &items, 100).unwrap();
+    // Each sink counts its own alerts from 1, in detection order.
+    for sink in ["log", "hook"] {
+        let q = s.sink_queue(sink, i64::MAX, 10).unwrap();
+        let seq: Vec<Option<i64>> = q.iter().map(|a| a.sequence).collect();
+        assert_eq!(seq, vec![Some(1), Some(2), Some(3)], "{sink}");
+        // Detected at the ingest's second (in ms).
+        assert!(q.iter().all(|a| a.created_ms / 1000 == 100), "{sink}");
+    }
+    let q = s.sink_queue("log", i64::MAX, 10).unwrap();
+    // A probe's failure costs the alert nothing; a counted one does.
+    s.mark_failed(
+        &q[0].id,
+        "log",
+        200_000,
+        "HTTP 503",
+        AttemptEnd::Uncounted,
+        false,
+    )
+    .unwrap();
+    let again = s.sink_oldest("log").unwrap().unwrap();
+    assert_eq!((again.id.as_str(), again.attempts), (q[0].id.as_str(), 0));
+    s.mark_failed(
+        &q[0].id,
+        "log",
+        201_000,
+        "HTTP 400: no",
+        AttemptEnd::Retry(900_000),
+        true,
+    )
+    .unwrap();
+    let again = s.sink_oldest("log").unwrap().unwrap();
+    assert_eq!((again.attempts, again.rejections), (1, 1));
+    // Not due before its retry time; the others are.
+    let due: Vec<String> = s
+        .sink_queue("log", 300_000, 10)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(due, vec![q[1].id.clone(), q[2].id.clone()]);
+    // Health round-trips; a sink never recorded is ok.
+    assert_eq!(s.sink_health("log").unwrap(), SinkHealth::default());
+    let h = SinkHealth {
+        condition: SinkCondition::Down,
+        since_ms: 5,
+        reason: Some("5 failed attempts in a row".into()),
+        streak: 5,
+        first_failure_ms: Some(1),
+        last_failure_ms: Some(5),
+        last_success_ms: None,
+        fingerprint: None,
+    };
+    s.set_sink_health("log", &h).unwrap();
+    assert_eq!(s.sink_health("log").unwrap(), h);
+    // Pace from what was recorded: two messages (one a digest of two).
+    s.mark_delivered(&q[1].id, "log", 400_000).unwrap();
+    s.mark_delivered(&q[2].id, "log", 400_000).unwrap();
+    let hq = s.sink_queue("hook", i64::MAX, 10).unwrap();
+    s.mark_delivered(&hq[0].id, "hook", 410_000).unwrap();
+    assert_eq!(s.sink_sent_since("log", 0).unwrap(), vec![400_000]);
+    assert_eq!(s.sink_last_sent("hook").unwrap(), Some(410_000));
+    assert!(s.sink_sent_since("log", 400_001).unwrap().is_empty());
+    // Enabling resets the health and makes the backlog due.
+    assert_eq!(s.enable_sink("log", 500_000).unwrap(), 1);
+    assert_eq!(s.sink_health("log").unwrap(), SinkHealth::default());
+    assert_eq!(s.sink_queue("log", 500_000, 10).unwrap().len(), 1);
+    let queues = s
+        .sink_queues(&["log".into(), "hook".into(), "idle".into()])
+        .unwrap();
+    let pending: Vec<(&str, i64)> = queues
+        .iter()
+        .map(|q| (q.sink.as_str(), q.pending))
+        .collect();
+    assert_eq!(pending, vec![("log", 1), ("hook", 2), ("idle", 0)]);
 }
 
 #[test]

@@ -7,7 +7,9 @@
 use super::StoreError;
 use super::checkpoint::Checkpointer;
 use super::db::Store;
-use super::types::{FeedRow, MatchRow, PendingAlert, PollOutcome, PollRecorded};
+use super::types::{
+    AttemptEnd, FeedRow, MatchRow, PendingAlert, PollOutcome, PollRecorded, SinkHealth,
+};
 use crate::model::Timestamp;
 use std::path::Path;
 use std::sync::Arc;
@@ -50,16 +52,41 @@ enum Cmd {
         now_ms: i64,
         reply: Tx<usize>,
     },
+    SinkOldest {
+        sink: String,
+        reply: Tx<Option<PendingAlert>>,
+    },
+    SinkHealth {
+        sink: String,
+        reply: Tx<SinkHealth>,
+    },
+    SetSinkHealth {
+        sink: String,
+        health: SinkHealth,
+        reply: Tx<()>,
+    },
+    SinkSentSince {
+        sink: String,
+        since_ms: i64,
+        reply: Tx<Vec<i64>>,
+    },
+    SinkLastSent {
+        sink: String,
+        reply: Tx<Option<i64>>,
+    },
     MarkDelivered {
         ids: Vec<String>,
-        now: Timestamp,
+        sink: String,
+        now_ms: i64,
         reply: Tx<()>,
     },
     MarkFailed {
         ids: Vec<String>,
-        now: Timestamp,
+        sink: String,
+        now_ms: i64,
         error: String,
-        retry_at: Option<Timestamp>,
+        end: AttemptEnd,
+        rejected: bool,
         reply: Tx<()>,
     },
     Prune {
@@ -105,6 +132,11 @@ impl Cmd {
             Cmd::SinkQueue { .. } => "sink_queue",
             Cmd::SinkNextDue { .. } => "sink_next_due",
             Cmd::ReleaseBacklog { .. } => "release_backlog",
+            Cmd::SinkOldest { .. } => "sink_oldest",
+            Cmd::SinkHealth { .. } => "sink_health",
+            Cmd::SetSinkHealth { .. } => "set_sink_health",
+            Cmd::SinkSentSince { .. } => "sink_sent_since",
+            Cmd::SinkLastSent { .. } => "sink_last_sent",
             Cmd::MarkDelivered { .. } => "mark_delivered",
             Cmd::MarkFailed { .. } => "mark_failed",
             Cmd::Prune { .. } => "prune",
@@ -146,20 +178,41 @@ impl Cmd {
                 now_ms,
                 reply,
             } => held(reply, s.release_backlog(&sink, now_ms)),
-            Cmd::MarkDelivered { ids, now, reply } => held(
+            Cmd::SinkOldest { sink, reply } => held(reply, s.sink_oldest(&sink)),
+            Cmd::SinkHealth { sink, reply } => held(reply, s.sink_health(&sink)),
+            Cmd::SetSinkHealth {
+                sink,
+                health,
                 reply,
-                ids.iter().try_for_each(|id| s.mark_delivered(id, now)),
-            ),
-            Cmd::MarkFailed {
+            } => held(reply, s.set_sink_health(&sink, &health)),
+            Cmd::SinkSentSince {
+                sink,
+                since_ms,
+                reply,
+            } => held(reply, s.sink_sent_since(&sink, since_ms)),
+            Cmd::SinkLastSent { sink, reply } => held(reply, s.sink_last_sent(&sink)),
+            Cmd::MarkDelivered {
                 ids,
-                now,
-                error,
-                retry_at,
+                sink,
+                now_ms,
                 reply,
             } => held(
                 reply,
                 ids.iter()
-                    .try_for_each(|id| s.mark_failed(id, now, &error, retry_at)),
+                    .try_for_each(|id| s.mark_delivered(id, &sink, now_ms)),
+            ),
+            Cmd::MarkFailed {
+                ids,
+                sink,
+                now_ms,
+                error,
+                end,
+                rejected,
+                reply,
+            } => held(
+                reply,
+                ids.iter()
+                    .try_for_each(|id| s.mark_failed(id, &sink, now_ms, &error, end, rejected)),
             ),
             Cmd::Prune { cutoff, reply } => held(reply, s.prune(cutoff)),
             Cmd::PendingCount { reply } => held(reply, s.pending_count()),
@@ -390,31 +443,90 @@ impl Handle {
         .await
     }
 
-    /// Marks alerts delivered (all or none).
+    /// A sink's oldest pending alert, due or not (a down sink's probe).
+    pub(crate) async fn sink_oldest(&self, sink: &str) -> Result<Option<PendingAlert>, StoreError> {
+        let sink = sink.to_string();
+        self.ask(|reply| Cmd::SinkOldest { sink, reply }).await
+    }
+
+    /// A sink's recorded health.
+    pub(crate) async fn sink_health(&self, sink: &str) -> Result<SinkHealth, StoreError> {
+        let sink = sink.to_string();
+        self.ask(|reply| Cmd::SinkHealth { sink, reply }).await
+    }
+
+    /// Records a sink's health.
+    pub(crate) async fn set_sink_health(
+        &self,
+        sink: &str,
+        health: SinkHealth,
+    ) -> Result<(), StoreError> {
+        let sink = sink.to_string();
+        self.ask(|reply| Cmd::SetSinkHealth {
+            sink,
+            health,
+            reply,
+        })
+        .await
+    }
+
+    /// When a sink sent its messages since `since_ms` (Unix ms).
+    pub(crate) async fn sink_sent_since(
+        &self,
+        sink: &str,
+        since_ms: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let sink = sink.to_string();
+        self.ask(|reply| Cmd::SinkSentSince {
+            sink,
+            since_ms,
+            reply,
+        })
+        .await
+    }
+
+    /// When a sink last sent a message (Unix ms).
+    pub(crate) async fn sink_last_sent(&self, sink: &str) -> Result<Option<i64>, StoreError> {
+        let sink = sink.to_string();
+        self.ask(|reply| Cmd::SinkLastSent { sink, reply }).await
+    }
+
+    /// Marks alerts delivered to `sink` at `now_ms` (all or none).
     pub(crate) async fn mark_delivered(
         &self,
         ids: Vec<String>,
-        now: Timestamp,
+        sink: &str,
+        now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.ask(|reply| Cmd::MarkDelivered { ids, now, reply })
-            .await
+        let sink = sink.to_string();
+        self.ask(|reply| Cmd::MarkDelivered {
+            ids,
+            sink,
+            now_ms,
+            reply,
+        })
+        .await
     }
 
-    /// Records a failed attempt of each alert: retried at `retry_at`, or
-    /// dead when `None` (all or none).
+    /// Records a failed attempt of each alert to `sink` at `now_ms`, ended
+    /// as `end` says (all or none).
     pub(crate) async fn mark_failed(
         &self,
         ids: Vec<String>,
-        now: Timestamp,
+        sink: &str,
+        now_ms: i64,
         error: &str,
-        retry_at: Option<Timestamp>,
+        end: AttemptEnd,
+        rejected: bool,
     ) -> Result<(), StoreError> {
-        let error = error.to_string();
+        let (sink, error) = (sink.to_string(), error.to_string());
         self.ask(|reply| Cmd::MarkFailed {
             ids,
-            now,
+            sink,
+            now_ms,
             error,
-            retry_at,
+            end,
+            rejected,
             reply,
         })
         .await

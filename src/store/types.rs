@@ -66,8 +66,13 @@ pub(crate) struct PendingAlert {
     pub id: String,
     /// Attempts made so far.
     pub attempts: u32,
-    /// When it was queued.
-    pub created_at: Timestamp,
+    /// When it was queued, in Unix ms.
+    pub created_ms: i64,
+    /// Its number among the sink's alerts, in detection order (`None` on
+    /// alerts queued before sinks numbered them).
+    pub sequence: Option<i64>,
+    /// Times the receiver rejected it (400, 413, 415, 422).
+    pub rejections: u32,
     /// The article.
     pub article: StoredArticle,
     /// The watches routed to this sink, as decided at ingest (stored with
@@ -293,4 +298,107 @@ pub(crate) struct PollRecorded {
     /// The poll's articles, handed back so that they are freed by the
     /// caller rather than on the store thread.
     pub items: Vec<MatchedArticle>,
+}
+
+/// A sink's health as delivery saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SinkCondition {
+    /// Accepting alerts (or failing fewer than it takes to be down).
+    Ok,
+    /// Failing everything: one probe at a time, at most 10 s apart.
+    Down,
+    /// Refusing the credentials or the address (401, 403, 3xx): probed as
+    /// when down, and no alert loses an attempt to it.
+    Failing,
+    /// The receiver said the endpoint is gone (410): nothing is sent until
+    /// `alerts enable` or a reload that changes the sink.
+    Disabled,
+}
+
+impl SinkCondition {
+    /// The stored name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SinkCondition::Ok => "ok",
+            SinkCondition::Down => "down",
+            SinkCondition::Failing => "failing",
+            SinkCondition::Disabled => "disabled",
+        }
+    }
+
+    /// The condition stored as `s` (unknown reads as ok: a sink is never
+    /// silenced by a misread).
+    pub(crate) fn parse(s: &str) -> SinkCondition {
+        match s {
+            "down" => SinkCondition::Down,
+            "failing" => SinkCondition::Failing,
+            "disabled" => SinkCondition::Disabled,
+            _ => SinkCondition::Ok,
+        }
+    }
+}
+
+/// A sink's recorded health (`sink_state`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SinkHealth {
+    /// Its condition.
+    pub condition: SinkCondition,
+    /// Since when (Unix ms; 0 for a sink never seen failing).
+    pub since_ms: i64,
+    /// Why it is not ok (`HTTP 401`, `5 failed attempts in a row`, …).
+    pub reason: Option<String>,
+    /// Failed attempts in a row (of any alerts).
+    pub streak: u32,
+    /// When the current run of failures began (Unix ms).
+    pub first_failure_ms: Option<i64>,
+    /// The last failure (Unix ms).
+    pub last_failure_ms: Option<i64>,
+    /// The last success (Unix ms).
+    pub last_success_ms: Option<i64>,
+    /// The sink's config fingerprint when it was disabled.
+    pub fingerprint: Option<String>,
+}
+
+impl Default for SinkHealth {
+    fn default() -> Self {
+        SinkHealth {
+            condition: SinkCondition::Ok,
+            since_ms: 0,
+            reason: None,
+            streak: 0,
+            first_failure_ms: None,
+            last_failure_ms: None,
+            last_success_ms: None,
+            fingerprint: None,
+        }
+    }
+}
+
+/// How a failed attempt ends for the alerts it carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AttemptEnd {
+    /// Counted; tried again at this time (Unix ms).
+    Retry(i64),
+    /// Counted; that was the last attempt.
+    Dead,
+    /// Not counted against the alerts (a probe of a down sink, a sink
+    /// refusing its credentials): they stay as they were.
+    Uncounted,
+}
+
+/// One sink's queue, for `newswatch alerts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SinkQueue {
+    /// The sink.
+    pub sink: String,
+    /// Its recorded health.
+    pub health: SinkHealth,
+    /// Alerts pending.
+    pub pending: i64,
+    /// Alerts dead.
+    pub dead: i64,
+    /// When the oldest pending alert was queued (Unix s).
+    pub oldest_pending: Option<Timestamp>,
+    /// When the next pending alert is due (Unix ms).
+    pub next_due_ms: Option<i64>,
 }

@@ -4,6 +4,7 @@
 mod alerts;
 mod cli;
 mod corpus;
+mod delivery;
 mod pipeline;
 mod polling;
 mod rules;

@@ -25,6 +25,9 @@ pub struct Route {
     /// A scripted answer: status line and headers (no Content-Length), the
     /// body, and how long to stall between the headers and the body.
     pub raw: Option<(String, Vec<u8>, u64)>,
+    /// Requests whose body contains this text are answered with this
+    /// status and body, every time.
+    pub reject: Option<(String, u16, String)>,
 }
 
 /// A request as the server saw it.
@@ -35,6 +38,8 @@ pub struct SeenRequest {
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
     pub status: u16,
+    /// When the request had been read (Unix ms).
+    pub at_ms: i64,
 }
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 serving fixed routes.
@@ -83,6 +88,7 @@ impl FeedServer {
                 delay_ms: 0,
                 raw: None,
                 fail_with: None,
+                reject: None,
             },
         );
     }
@@ -99,6 +105,7 @@ impl FeedServer {
                 delay_ms: 0,
                 raw: None,
                 fail_with: None,
+                reject: None,
             },
         );
     }
@@ -117,6 +124,7 @@ impl FeedServer {
                 delay_ms,
                 raw: None,
                 fail_with: None,
+                reject: None,
             },
         );
     }
@@ -136,6 +144,7 @@ impl FeedServer {
                 delay_ms: 0,
                 raw: Some((head.to_string(), body.into(), stall_ms)),
                 fail_with: None,
+                reject: None,
             },
         );
     }
@@ -154,6 +163,26 @@ impl FeedServer {
                 delay_ms: 0,
                 raw: None,
                 fail_with: Some((status, headers.to_string())),
+                reject: None,
+            },
+        );
+    }
+
+    /// A webhook receiver at `path` that answers `status` with `body` to
+    /// every request whose body contains `needle`, and 204 to the others.
+    pub fn hook_rejecting(&self, path: &str, needle: &str, status: u16, body: &str) {
+        self.routes.lock().unwrap().insert(
+            path.to_string(),
+            Route {
+                body: Vec::new(),
+                content_type: "text/plain".into(),
+                etag: None,
+                status: 204,
+                fail_first: 0,
+                delay_ms: 0,
+                raw: None,
+                fail_with: None,
+                reject: Some((needle.to_string(), status, body.to_string())),
             },
         );
     }
@@ -225,6 +254,12 @@ fn handle(
                     None => r.status = 500,
                 }
             }
+            if let Some((needle, st, said)) = r.reject.take()
+                && String::from_utf8_lossy(&body).contains(&needle)
+            {
+                r.raw = Some((format!("HTTP/1.1 {st} Refused\r\n"), said.into_bytes(), 0));
+                r.status = st;
+            }
             r
         })
     };
@@ -235,6 +270,7 @@ fn handle(
         headers: headers.clone(),
         body,
         status,
+        at_ms: chrono::Utc::now().timestamp_millis(),
     });
     if let Some(r) = &route
         && r.delay_ms > 0

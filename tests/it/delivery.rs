@@ -1,0 +1,433 @@
+//! Delivery as a receiver sees it, with the sink settings a user gets by
+//! default: how each kind of answer is treated, the sink's health, the
+//! bounds on time and size, and signatures checked by an independent
+//! Standard Webhooks library.
+
+use crate::support::*;
+use rusqlite::Connection;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A feed of `n` distinct coalition-meeting items published ten minutes ago.
+fn feed(n: usize, summary: &str) -> String {
+    let when = (chrono::Utc::now() - chrono::Duration::minutes(10)).to_rfc2822();
+    let items: String = (0..n)
+        .map(|i| {
+            format!(
+                "<item><title>Global Coalition to Defeat ISIS ministers meet in city {i}</title><link>https://order.example/{i}</link>\
+                 <guid>order-{i}</guid><pubDate>{when}</pubDate><description>Ministers of the coalition against ISIS met. {summary}</description></item>"
+            )
+        })
+        .collect();
+    format!("<rss version=\"2.0\"><channel><title>Order</title>{items}</channel></rss>")
+}
+
+/// A config with the shipped rules and one webhook sink `desk` with the
+/// default delivery settings plus `sink_extra` lines.
+fn config(dir: &Path, srv: &FeedServer, sink_extra: &str) -> PathBuf {
+    let s = format!(
+        "rules = [\"{}\"]\n[storage]\npath = \"nw.db\"\n[[sink]]\nname = \"desk\"\nkind = \"webhook\"\nurl = \"{}\"\n{sink_extra}\n[[feed]]\nurl = \"{}\"\n",
+        shipped_rules(),
+        srv.url("/hook"),
+        srv.url("/feed.xml")
+    );
+    let p = dir.join("newswatch.toml");
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+fn once(dir: &Path, cfg: &Path, bound: &str) -> std::process::Output {
+    run(
+        dir,
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "once",
+            "--deliver-timeout",
+            bound,
+        ],
+        None,
+    )
+}
+
+/// `alerts --json`: the sink lines and the alert lines.
+fn listed(dir: &Path, cfg: &Path) -> (Vec<Value>, Vec<Value>) {
+    let out = run(
+        dir,
+        &["--config", cfg.to_str().unwrap(), "alerts", "--json"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (sinks, alerts) = rows.into_iter().partition(|r| r["type"] == "sink");
+    (sinks, alerts)
+}
+
+fn ms(v: &Value) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .timestamp_millis()
+}
+
+fn body(p: &SeenRequest) -> Value {
+    serde_json::from_slice(&p.body).unwrap()
+}
+
+/// An alert the receiver rejects holds back no other: the next alerts of
+/// the same sink go out at once, and the rejected one is due again after
+/// the first step of the default schedule (1 s). Bodies carry the sink's
+/// sequence numbers and `detected_at` in milliseconds.
+#[test]
+fn one_rejected_alert_does_not_hold_back_the_others() {
+    let srv = FeedServer::start();
+    srv.set("/feed.xml", feed(4, ""), "application/rss+xml", None);
+    srv.hook_rejecting("/hook", "city 1\"", 400, "bad field");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &srv, "");
+    let out = once(dir.path(), &cfg, "500ms");
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    let posts = srv.posts("/hook");
+    assert_eq!(posts.len(), 4, "one attempt each: {}", stderr(&out));
+    let statuses: Vec<u16> = posts.iter().map(|p| p.status).collect();
+    assert_eq!(statuses, [204, 400, 204, 204]);
+    let seq: Vec<Value> = posts.iter().map(|p| body(p)["sequence"].clone()).collect();
+    assert_eq!(seq, [1, 2, 3, 4].map(Value::from));
+    for p in &posts {
+        let detected = body(p)["detected_at"].as_str().unwrap().to_string();
+        assert!(
+            detected.len() == "2026-01-01T00:00:00.000Z".len(),
+            "{detected}"
+        );
+    }
+    let (sinks, alerts) = listed(dir.path(), &cfg);
+    assert_eq!(sinks[0]["state"], "ok", "{sinks:?}");
+    let pending: Vec<&Value> = alerts.iter().filter(|a| a["state"] == "pending").collect();
+    assert_eq!(pending.len(), 1, "{alerts:?}");
+    assert_eq!(pending[0]["attempts"], 1);
+    assert_eq!(pending[0]["last_error"], "HTTP 400: bad field");
+    let wait = ms(&pending[0]["next_attempt"]) - posts[1].at_ms;
+    assert!(
+        (850..=1200).contains(&wait),
+        "first retry after ~1 s: {wait} ms"
+    );
+}
+
+/// A rejected alert gets two more attempts on the default schedule (1 s,
+/// then 5 s), then it is dead with the status and the receiver's answer;
+/// the others are delivered once each.
+#[test]
+fn a_rejected_alert_is_dead_after_two_more_attempts() {
+    let srv = FeedServer::start();
+    srv.set("/feed.xml", feed(3, ""), "application/rss+xml", None);
+    let said = format!("schema violation: {}", "x".repeat(400));
+    srv.hook_rejecting("/hook", "city 0\"", 422, &said);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &srv, "");
+    let out = once(dir.path(), &cfg, "12s");
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "a dead alert: {}",
+        stderr(&out)
+    );
+    let posts = srv.posts("/hook");
+    let rejected: Vec<&SeenRequest> = posts.iter().filter(|p| p.status == 422).collect();
+    assert_eq!(rejected.len(), 3, "the first attempt and two more");
+    assert_eq!(posts.iter().filter(|p| p.status == 204).count(), 2);
+    let gaps: Vec<i64> = rejected
+        .windows(2)
+        .map(|w| w[1].at_ms - w[0].at_ms)
+        .collect();
+    assert!((850..=1400).contains(&gaps[0]), "{gaps:?}");
+    assert!((4400..=5800).contains(&gaps[1]), "{gaps:?}");
+    let (_, alerts) = listed(dir.path(), &cfg);
+    let dead: Vec<&Value> = alerts.iter().filter(|a| a["state"] == "dead").collect();
+    assert_eq!(dead.len(), 1, "{alerts:?}");
+    let reason = dead[0]["last_error"].as_str().unwrap();
+    assert!(
+        reason.starts_with("HTTP 422: schema violation: xxx"),
+        "{reason}"
+    );
+    // The status and the first 200 bytes of the answer, no more.
+    assert!(reason.len() <= "HTTP 422: ".len() + 200, "{}", reason.len());
+}
+
+/// `401`, `403` and a redirect are the sink's failure, not the alerts':
+/// the sink is `failing` with the status, probed every 10 s, and no alert
+/// loses an attempt.
+#[test]
+fn credentials_and_redirects_fail_the_sink_not_the_alerts() {
+    for (status, headers) in [
+        (401, ""),
+        (403, ""),
+        (302, "Location: http://127.0.0.1:9/elsewhere\r\n"),
+    ] {
+        let srv = FeedServer::start();
+        srv.set("/feed.xml", feed(3, ""), "application/rss+xml", None);
+        srv.hook_failing_with("/hook", 1000, status, headers);
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path(), &srv, "");
+        let out = once(dir.path(), &cfg, "2s");
+        assert_eq!(out.status.code(), Some(75), "{status}: {}", stderr(&out));
+        assert_eq!(
+            srv.posts("/hook").len(),
+            1,
+            "{status}: one try, then probes"
+        );
+        let (sinks, alerts) = listed(dir.path(), &cfg);
+        assert_eq!(sinks[0]["state"], "failing", "{status}: {sinks:?}");
+        assert!(
+            sinks[0]["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("HTTP {status}")),
+            "{sinks:?}"
+        );
+        assert!(
+            alerts
+                .iter()
+                .all(|a| a["attempts"] == 0 && a["state"] == "pending"),
+            "{status}: {alerts:?}"
+        );
+        let text = run(
+            dir.path(),
+            &["--config", cfg.to_str().unwrap(), "alerts"],
+            None,
+        );
+        assert!(
+            stdout(&text).contains(&format!("failing: HTTP {status}")),
+            "{}",
+            stdout(&text)
+        );
+    }
+}
+
+/// `410 Gone` disables the sink with its alerts kept pending; nothing is
+/// sent until `alerts enable`, after which the backlog goes out in order.
+#[test]
+fn a_410_disables_the_sink_until_it_is_enabled() {
+    let srv = FeedServer::start();
+    srv.set("/feed.xml", feed(3, ""), "application/rss+xml", None);
+    srv.hook_failing_with("/hook", 1, 410, "");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &srv, "");
+    let c = cfg.to_str().unwrap();
+    let out = once(dir.path(), &cfg, "2s");
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("alerts enable desk"),
+        "{}",
+        stderr(&out)
+    );
+    let (sinks, alerts) = listed(dir.path(), &cfg);
+    assert_eq!(sinks[0]["state"], "disabled", "{sinks:?}");
+    assert_eq!(sinks[0]["pending"], 3);
+    assert!(alerts.iter().all(|a| a["attempts"] == 0), "{alerts:?}");
+    // Still disabled in the next run: nothing sent.
+    let out = once(dir.path(), &cfg, "1s");
+    assert_eq!(out.status.code(), Some(75));
+    assert_eq!(srv.posts("/hook").len(), 1);
+    let enabled = run(
+        dir.path(),
+        &["--config", c, "alerts", "enable", "desk"],
+        None,
+    );
+    assert!(enabled.status.success(), "{}", stderr(&enabled));
+    assert!(
+        stdout(&enabled).contains("3 pending"),
+        "{}",
+        stdout(&enabled)
+    );
+    let out = once(dir.path(), &cfg, "5s");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let got: Vec<Value> = srv
+        .posts("/hook")
+        .iter()
+        .filter(|p| p.status == 204)
+        .map(|p| body(p)["sequence"].clone())
+        .collect();
+    assert_eq!(got, [1, 2, 3].map(Value::from));
+    let unknown = run(
+        dir.path(),
+        &["--config", c, "alerts", "enable", "nope"],
+        None,
+    );
+    assert!(!unknown.status.success());
+}
+
+/// A receiver that hangs past the sink's `timeout` is abandoned then, and
+/// the attempt is counted failed at its end: the next attempt is due one
+/// schedule step (1 s) after the timeout, not after the request started.
+#[test]
+fn a_hanging_receiver_is_counted_failed_at_the_end_of_the_timeout() {
+    let srv = FeedServer::start();
+    srv.set("/feed.xml", feed(1, ""), "application/rss+xml", None);
+    srv.hook("/hook", 0, 4000);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &srv, "timeout = \"1500ms\"");
+    let out = once(dir.path(), &cfg, "2s");
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    let post = &srv.posts("/hook")[0];
+    let db = Connection::open(dir.path().join("nw.db")).unwrap();
+    let (at_ms, outcome, detail): (i64, String, String) = db
+        .query_row(
+            "SELECT at_ms, outcome, detail FROM deliveries ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((outcome.as_str(), detail.as_str()), ("retry", "timed out"));
+    let took = at_ms - post.at_ms;
+    assert!(
+        (1300..=2500).contains(&took),
+        "recorded at the end: {took} ms"
+    );
+    let (_, alerts) = listed(dir.path(), &cfg);
+    let wait = ms(&alerts[0]["next_attempt"]) - at_ms;
+    assert!((850..=1150).contains(&wait), "{wait} ms after the end");
+}
+
+/// `once --deliver-timeout` bounds the whole delivery phase: receivers that
+/// each take longer than the bound do not make `once` wait for each of them
+/// in turn up to the sink's 15 s timeout.
+#[test]
+fn the_deliver_timeout_bounds_the_whole_phase() {
+    let srv = FeedServer::start();
+    srv.set("/feed.xml", feed(3, ""), "application/rss+xml", None);
+    srv.hook("/hook", 0, 6000);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &srv, "");
+    let started = std::time::Instant::now();
+    let out = once(dir.path(), &cfg, "2s");
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        took < std::time::Duration::from_secs(6),
+        "bounded by --deliver-timeout: {took:?}"
+    );
+}
+
+/// A huge summary is cut at a word with an ellipsis so that the body stays
+/// within the default 64 KiB.
+#[test]
+fn long_summaries_are_cut_to_the_body_bound() {
+    let srv = FeedServer::start();
+    let long = "lorem ipsum dolor sit amet ".repeat(12_000);
+    srv.set("/feed.xml", feed(1, &long), "application/rss+xml", None);
+    srv.hook("/hook", 0, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &srv, "");
+    let out = once(dir.path(), &cfg, "5s");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let p = &srv.posts("/hook")[0];
+    assert!(p.body.len() <= 64 << 10, "{} bytes", p.body.len());
+    let summary = body(p)["article"]["summary"].as_str().unwrap().to_string();
+    assert!(
+        summary.len() > 16 << 10,
+        "not cut to nothing: {}",
+        summary.len()
+    );
+    assert!(summary.ends_with("…"), "{}", &summary[summary.len() - 20..]);
+    let before = summary.trim_end_matches('…');
+    assert!(
+        ["lorem", "ipsum", "dolor", "sit", "amet"]
+            .iter()
+            .any(|w| before.ends_with(w)),
+        "cut at a word: {}",
+        &before[before.len() - 20..]
+    );
+}
+
+/// Signatures verify with the `standardwebhooks` crate: with the new key
+/// (`whsec_`) and the old one (a plain string) while both are configured;
+/// a replayed old timestamp and a changed body are rejected.
+#[test]
+fn standard_webhooks_signatures_verify_with_an_independent_library() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let new_key = b64.encode(b"a new key of 24 random bytes");
+    let srv = FeedServer::start();
+    srv.set("/feed.xml", feed(1, ""), "application/rss+xml", None);
+    srv.hook("/hook", 0, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &srv,
+        &format!("secret = [\"whsec_{new_key}\", \"the old secret\"]"),
+    );
+    let out = once(dir.path(), &cfg, "5s");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let p = &srv.posts("/hook")[0];
+    let mut headers = http::HeaderMap::new();
+    for k in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        headers.insert(k, p.headers[k].parse().unwrap());
+    }
+    assert_eq!(p.headers["webhook-id"], p.headers["idempotency-key"]);
+    assert_eq!(p.headers["webhook-signature"].split(' ').count(), 2);
+    for key in [format!("whsec_{new_key}"), b64.encode(b"the old secret")] {
+        let wh = standardwebhooks::Webhook::new(&key).unwrap();
+        wh.verify(&p.body, &headers)
+            .unwrap_or_else(|e| panic!("{key}: {e:?}"));
+        let mut tampered = p.body.clone();
+        tampered[10] ^= 1;
+        assert!(wh.verify(&tampered, &headers).is_err());
+    }
+    // The same request replayed an hour later: its timestamp is too old.
+    let old = (chrono::Utc::now().timestamp() - 3600).to_string();
+    let mut replay = headers.clone();
+    replay.insert("webhook-timestamp", old.parse().unwrap());
+    let wh = standardwebhooks::Webhook::new(&format!("whsec_{new_key}")).unwrap();
+    assert!(wh.verify(&p.body, &replay).is_err());
+    let other = standardwebhooks::Webhook::new(&b64.encode(b"somebody else")).unwrap();
+    assert!(other.verify(&p.body, &headers).is_err());
+}
+
+/// A digest window holds across restarts: it is derived from the recorded
+/// deliveries, so a second `once` inside the window sends nothing.
+#[test]
+fn a_digest_window_survives_a_restart() {
+    let srv = FeedServer::start();
+    srv.set("/feed.xml", feed(2, ""), "application/rss+xml", None);
+    srv.hook("/hook", 0, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &srv, "digest = \"15m\"");
+    let out = once(dir.path(), &cfg, "5s");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let posts = srv.posts("/hook");
+    assert_eq!(posts.len(), 1);
+    assert_eq!(body(&posts[0])["count"], 2);
+    srv.set("/feed.xml", feed(3, ""), "application/rss+xml", None);
+    let out = once(dir.path(), &cfg, "2s");
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert_eq!(
+        srv.posts("/hook").len(),
+        1,
+        "inside the window: nothing sent"
+    );
+    let (sinks, _) = listed(dir.path(), &cfg);
+    assert_eq!(sinks[0]["pending"], 1, "{sinks:?}");
+}
+
+/// `retry` beside the exponential shorthand is refused with its location.
+#[test]
+fn retry_beside_its_shorthand_is_a_config_error() {
+    let srv = FeedServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &srv,
+        "retry = [\"1s\", \"1m\"]\nretry_base = \"10s\"",
+    );
+    let out = run(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "check"],
+        None,
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("newswatch.toml:"), "{err}");
+    assert!(err.contains("either `retry` or"), "{err}");
+}
