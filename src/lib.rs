@@ -22,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub(crate) mod daemon;
 pub(crate) mod demo;
+pub(crate) mod email;
 pub(crate) mod fault;
 pub(crate) mod fetch;
 pub mod model;

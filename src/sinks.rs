@@ -265,7 +265,7 @@ pub(crate) fn render(
             }
             Some((server.to_string(), body))
         }
-        SinkKind::Webhook | SinkKind::Log => None,
+        SinkKind::Webhook | SinkKind::Email | SinkKind::Log => None,
     }
 }
 
@@ -395,7 +395,7 @@ pub(crate) async fn deliver_digest(
             let priority = ntfy_priority(top);
             Some((server.to_string(), json!({"topic": topic, "title": header, "message": truncate(&lines.join("\n"), 3800), "priority": priority})))
         }),
-        SinkKind::Webhook | SinkKind::Log => None,
+        SinkKind::Webhook | SinkKind::Email | SinkKind::Log => None,
     };
     post(client, sink, rendered, key).await
 }

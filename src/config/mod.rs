@@ -25,7 +25,8 @@ mod validate;
 pub use diag::{ConfigError, ConfigIssue};
 pub use secrets::Secret;
 pub use types::{
-    Config, DEFAULT_RETRY, FeedConfig, HttpConfig, PollConfig, SinkConfig, SinkKind, StorageConfig,
+    Config, DEFAULT_RETRY, EmailConfig, FeedConfig, HttpConfig, PollConfig, SinkConfig, SinkKind,
+    SmtpTls, StorageConfig,
 };
 pub use validate::normalize_feed_url;
 

@@ -88,7 +88,7 @@ pub struct RawFeed {
 pub struct RawSink {
     /// Unique name, used in `alerts` and logs.
     pub name: Spanned<String>,
-    /// `webhook`, `slack`, `discord`, `teams`, `telegram`, `ntfy` or `log`.
+    /// `webhook`, `slack`, `discord`, `teams`, `telegram`, `ntfy`, `email` or `log`.
     pub kind: Spanned<String>,
     /// Endpoint URL (secret: inline, `${ENV}` or via `url_file`).
     pub url: Option<Spanned<String>>,
@@ -130,6 +130,16 @@ pub struct RawSink {
     pub digest: Option<Spanned<String>>,
     /// Largest request body (default 64 KiB); longer texts are cut at a word.
     pub max_body: Option<Spanned<SizeValue>>,
+    /// `email`: the `From` mailbox.
+    pub from: Option<Spanned<String>>,
+    /// `email`: the recipients (one or a list).
+    pub to: Option<Spanned<OneOrMany>>,
+    /// `email`: SMTP user name.
+    pub username: Option<Spanned<String>>,
+    /// `email`: SMTP password (inline or `${ENV}`).
+    pub password: Option<Spanned<String>>,
+    /// `email`: file holding the SMTP password.
+    pub password_file: Option<Spanned<String>>,
 }
 
 /// A value that may be given once or as a list.

@@ -80,6 +80,8 @@ pub enum SinkKind {
     Telegram,
     /// ntfy topic.
     Ntfy,
+    /// Email over SMTP.
+    Email,
     /// Write each alert to standard output.
     Log,
 }
@@ -94,6 +96,7 @@ impl SinkKind {
             "teams" => SinkKind::Teams,
             "telegram" => SinkKind::Telegram,
             "ntfy" => SinkKind::Ntfy,
+            "email" => SinkKind::Email,
             "log" => SinkKind::Log,
             _ => return None,
         })
@@ -108,6 +111,7 @@ impl SinkKind {
             SinkKind::Teams => "teams",
             SinkKind::Telegram => "telegram",
             SinkKind::Ntfy => "ntfy",
+            SinkKind::Email => "email",
             SinkKind::Log => "log",
         }
     }
@@ -149,6 +153,38 @@ pub struct SinkConfig {
     pub digest: Option<Duration>,
     /// Largest request body in bytes.
     pub max_body: usize,
+    /// Where and as whom an `email` sink sends.
+    pub email: Option<EmailConfig>,
+}
+
+/// How an `email` sink reaches its SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// `smtps://`: TLS from the first byte (port 465 by default).
+    Implicit,
+    /// `smtp://`: STARTTLS, required (port 587 by default).
+    StartTls,
+    /// `smtp://…?tls=none`: no TLS, for a relay on loopback only.
+    None,
+}
+
+/// An `email` sink's server, envelope and credentials.
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    /// Server host name.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// How the connection is protected.
+    pub tls: SmtpTls,
+    /// The `From` mailbox (`Name <addr>` or `addr`).
+    pub from: String,
+    /// The recipients.
+    pub to: Vec<String>,
+    /// SMTP user name, when the server wants one.
+    pub username: Option<String>,
+    /// SMTP password (from `password` or `password_file`).
+    pub password: Option<Secret>,
 }
 
 /// The retry schedule a sink gets by default: the first retries within
@@ -186,6 +222,22 @@ impl SinkConfig {
         for s in &self.secrets {
             parts.push(b"\n");
             parts.push(s.expose().as_bytes());
+        }
+        let email = self.email.as_ref().map(|e| {
+            format!(
+                "{}:{}:{:?}:{}:{}:{}:{}",
+                e.host,
+                e.port,
+                e.tls,
+                e.from,
+                e.to.join(","),
+                e.username.as_deref().unwrap_or(""),
+                e.password.as_ref().map_or("", |p| p.expose())
+            )
+        });
+        if let Some(e) = &email {
+            parts.push(b"\n");
+            parts.push(e.as_bytes());
         }
         crate::text::hex_digest(&parts)[..16].to_string()
     }

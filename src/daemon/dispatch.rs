@@ -551,6 +551,7 @@ async fn deliver_digest(ctx: &SinkCtx<'_>, alerts: &[&PendingAlert]) -> Delivery
             alert::deliver_webhook_digest(client, sink, &key, alerts, &routed, now_ms() / 1000)
                 .await
         }
+        SinkKind::Email => crate::email::deliver(sink, &key, alerts, &routed).await,
         _ => crate::sinks::deliver_digest(client, sink, &key, alerts, &routed).await,
     }
 }
@@ -577,6 +578,9 @@ async fn deliver_one(
             write_log(out, &text)
         }
         SinkKind::Webhook => alert::deliver_webhook(client, sink, a, &watches, now).await,
+        SinkKind::Email => {
+            crate::email::deliver(sink, &a.id, &[a], std::slice::from_ref(&watches)).await
+        }
         SinkKind::Slack
         | SinkKind::Discord
         | SinkKind::Teams

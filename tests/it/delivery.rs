@@ -431,3 +431,77 @@ fn retry_beside_its_shorthand_is_a_config_error() {
     assert!(err.contains("newswatch.toml:"), "{err}");
     assert!(err.contains("either `retry` or"), "{err}");
 }
+
+/// The `email` sink in a real SMTP conversation on loopback: one message
+/// per alert with text and HTML alternatives, feed text escaped, a
+/// `Message-ID` derived from the alert id; a message the server refuses
+/// for good (554) is a rejection of that alert alone.
+#[test]
+fn email_alerts_go_out_over_smtp() {
+    let srv = FeedServer::start();
+    let smtp = SmtpServer::start();
+    let when = (chrono::Utc::now() - chrono::Duration::minutes(10)).to_rfc2822();
+    let items: String = [
+        "Global Coalition to Defeat ISIS ministers meet in Rome &amp; Paris",
+        "Global Coalition against Daesh ministers meet in Madrid",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, t)| {
+        format!(
+            "<item><title>{t}</title><link>https://mail.example/{i}</link><guid>m-{i}</guid>\
+             <pubDate>{when}</pubDate><description>Ministers of the coalition against ISIS met.</description></item>"
+        )
+    })
+    .collect();
+    srv.set(
+        "/feed.xml",
+        format!("<rss version=\"2.0\"><channel><title>Mail</title>{items}</channel></rss>"),
+        "application/rss+xml",
+        None,
+    );
+    smtp.refuse("Madrid");
+    let dir = tempfile::tempdir().unwrap();
+    let s = format!(
+        "rules = [\"{}\"]\n[storage]\npath = \"nw.db\"\n[[sink]]\nname = \"mail\"\nkind = \"email\"\n\
+         url = \"smtp://127.0.0.1:{}?tls=none\"\nfrom = \"newswatch <alerts@example.org>\"\nto = [\"desk@example.org\", \"duty@example.org\"]\n\
+         [[feed]]\nurl = \"{}\"\n",
+        shipped_rules(),
+        smtp.port,
+        srv.url("/feed.xml")
+    );
+    let cfg = dir.path().join("newswatch.toml");
+    std::fs::write(&cfg, s).unwrap();
+    let out = once(dir.path(), &cfg, "500ms");
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1, "{}", stderr(&out));
+    let m = &mails[0];
+    assert_eq!(m.from, "<alerts@example.org>");
+    assert_eq!(m.to, ["<desk@example.org>", "<duty@example.org>"]);
+    let (_, alerts) = listed(dir.path(), &cfg);
+    let sent = alerts.iter().find(|a| a["state"] == "delivered").unwrap();
+    let id = sent["id"].as_str().unwrap();
+    assert!(
+        m.data.contains(&format!("Message-ID: <{id}@example.org>")),
+        "{}",
+        m.data
+    );
+    assert!(m.data.contains("multipart/alternative"), "{}", m.data);
+    assert!(m.data.contains("text/plain") && m.data.contains("text/html"));
+    assert!(
+        m.data.contains("Rome &amp; Paris"),
+        "escaped in HTML: {}",
+        m.data
+    );
+    assert!(m.data.contains("Rome & Paris"), "as is in text: {}", m.data);
+    let refused = alerts.iter().find(|a| a["state"] == "pending").unwrap();
+    assert_eq!(refused["attempts"], 1);
+    assert!(
+        refused["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("SMTP 554"),
+        "{refused}"
+    );
+}

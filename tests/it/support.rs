@@ -509,3 +509,117 @@ impl Drop for Daemon {
         let _ = self.child.wait();
     }
 }
+
+/// One message as the SMTP server received it.
+#[derive(Clone, Debug)]
+pub struct Mail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+/// A small SMTP server on 127.0.0.1 (no TLS, no auth) that keeps what it
+/// is sent. A message whose data contains `refuse` (when set) is answered
+/// `554` after its data.
+pub struct SmtpServer {
+    pub port: u16,
+    mails: Arc<Mutex<Vec<Mail>>>,
+    refuse: Arc<Mutex<Option<String>>>,
+}
+
+impl SmtpServer {
+    pub fn start() -> SmtpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().expect("local addr").port();
+        let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
+        let refuse: Arc<Mutex<Option<String>>> = Arc::default();
+        let (m, r) = (Arc::clone(&mails), Arc::clone(&refuse));
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (m, r) = (Arc::clone(&m), Arc::clone(&r));
+                std::thread::spawn(move || smtp_session(conn, &m, &r));
+            }
+        });
+        SmtpServer {
+            port,
+            mails,
+            refuse,
+        }
+    }
+
+    pub fn mails(&self) -> Vec<Mail> {
+        self.mails.lock().unwrap().clone()
+    }
+
+    pub fn refuse(&self, needle: &str) {
+        *self.refuse.lock().unwrap() = Some(needle.to_string());
+    }
+}
+
+fn smtp_session(conn: TcpStream, mails: &Mutex<Vec<Mail>>, refuse: &Mutex<Option<String>>) {
+    let mut w = conn.try_clone().expect("clone stream");
+    let mut r = BufReader::new(conn);
+    let mut say = |s: &str| {
+        let _ = w.write_all(s.as_bytes());
+        let _ = w.flush();
+    };
+    say("220 test.localhost ESMTP\r\n");
+    let (mut from, mut to) = (String::new(), Vec::new());
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let up = line.to_ascii_uppercase();
+        if up.starts_with("EHLO") || up.starts_with("HELO") {
+            say("250-test.localhost\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
+        } else if up.starts_with("MAIL FROM:") {
+            from = line[10..].trim().to_string();
+            to.clear();
+            say("250 OK\r\n");
+        } else if up.starts_with("RCPT TO:") {
+            to.push(line[8..].trim().to_string());
+            say("250 OK\r\n");
+        } else if up.starts_with("DATA") {
+            say("354 go ahead\r\n");
+            let mut data = String::new();
+            loop {
+                let mut l = String::new();
+                if r.read_line(&mut l).unwrap_or(0) == 0 {
+                    return;
+                }
+                if l == ".\r\n" || l == ".\n" {
+                    break;
+                }
+                data.push_str(
+                    l.strip_prefix('.')
+                        .filter(|_| l.starts_with(".."))
+                        .unwrap_or(&l),
+                );
+            }
+            let refused = refuse
+                .lock()
+                .unwrap()
+                .as_ref()
+                .is_some_and(|n| data.contains(n.as_str()));
+            if refused {
+                say("554 5.6.0 message content refused\r\n");
+            } else {
+                mails.lock().unwrap().push(Mail {
+                    from: from.clone(),
+                    to: to.clone(),
+                    data,
+                });
+                say("250 OK queued\r\n");
+            }
+        } else if up.starts_with("RSET") || up.starts_with("NOOP") {
+            say("250 OK\r\n");
+        } else if up.starts_with("QUIT") {
+            say("221 bye\r\n");
+            return;
+        } else {
+            say("502 not implemented\r\n");
+        }
+    }
+}

@@ -5,7 +5,7 @@ use super::{duration, positive, severity};
 use crate::config::diag::Diagnostics;
 use crate::config::raw::{self, RawSink, SizeValue};
 use crate::config::secrets;
-use crate::config::types::{DEFAULT_RETRY, SinkConfig, SinkKind};
+use crate::config::types::{DEFAULT_RETRY, EmailConfig, SinkConfig, SinkKind, SmtpTls};
 use crate::model::Severity;
 use crate::rules::RuleSet;
 use std::collections::{BTreeSet, HashSet};
@@ -37,7 +37,7 @@ pub(crate) fn sinks(
             );
         }
         let Some(kind) = SinkKind::parse(s.kind.get_ref()) else {
-            dg.issue(main, s.kind.span(), format!("unknown sink kind {:?}; expected webhook, slack, discord, teams, telegram, ntfy or log", s.kind.get_ref()));
+            dg.issue(main, s.kind.span(), format!("unknown sink kind {:?}; expected webhook, slack, discord, teams, telegram, ntfy, email or log", s.kind.get_ref()));
             continue;
         };
         let url = secrets::resolve(dg, main, base, &s.url, &s.url_file, "url");
@@ -51,7 +51,9 @@ pub(crate) fn sinks(
                 format!("a `{}` sink needs `url` or `url_file`", kind.as_str()),
             );
         }
-        if let Some(u) = &url {
+        if let Some(u) = &url
+            && kind != SinkKind::Email
+        {
             match url::Url::parse(u.expose()) {
                 Ok(p) if p.scheme() == "http" || p.scheme() == "https" => {}
                 _ => {
@@ -102,6 +104,49 @@ pub(crate) fn sinks(
             .as_ref()
             .map(|_| duration(dg, main, &s.digest, Duration::from_secs(900)));
         let max_body = body_bound(dg, main, &s);
+        let email = if kind == SinkKind::Email {
+            email(dg, main, base, &name, &s, url.as_ref())
+        } else {
+            for (v, key) in [
+                (&s.from, "from"),
+                (&s.username, "username"),
+                (&s.password, "password"),
+                (&s.password_file, "password_file"),
+            ] {
+                if let Some(v) = v {
+                    dg.issue(
+                        main,
+                        v.span(),
+                        format!("sink {name:?}: `{key}` is for `email` sinks"),
+                    );
+                }
+            }
+            if let Some(v) = &s.to {
+                dg.issue(
+                    main,
+                    v.span(),
+                    format!("sink {name:?}: `to` is for `email` sinks"),
+                );
+            }
+            None
+        };
+        for k in &secrets {
+            if let Some(b) = k.expose().strip_prefix("whsec_") {
+                use base64::Engine as _;
+                if base64::engine::general_purpose::STANDARD.decode(b).is_err() {
+                    let span = s
+                        .secret
+                        .as_ref()
+                        .or(s.secret_file.as_ref())
+                        .map_or(0..0, Spanned::span);
+                    dg.issue(
+                        main,
+                        span,
+                        format!("sink {name:?}: a `whsec_` secret must be followed by base64"),
+                    );
+                }
+            }
+        }
         sinks.push(SinkConfig {
             name,
             kind,
@@ -118,6 +163,7 @@ pub(crate) fn sinks(
             max_per_minute,
             digest,
             max_body,
+            email,
         });
     }
     sinks
@@ -211,4 +257,133 @@ fn body_bound(dg: &mut Diagnostics, main: usize, s: &RawSink) -> usize {
             DEFAULT
         }
     }
+}
+
+/// An `email` sink's server (from `url`), envelope and credentials.
+fn email(
+    dg: &mut Diagnostics,
+    main: usize,
+    base: &Path,
+    name: &str,
+    s: &RawSink,
+    url: Option<&crate::config::Secret>,
+) -> Option<EmailConfig> {
+    let url_span = s
+        .url
+        .as_ref()
+        .or(s.url_file.as_ref())
+        .map_or(s.kind.span(), Spanned::span);
+    let u = url.and_then(|u| url::Url::parse(u.expose()).ok());
+    let Some(u) = u else {
+        dg.issue(main, url_span.clone(), format!("sink {name:?}: an `email` sink needs `url = \"smtp://host:port\"` (STARTTLS) or `\"smtps://host:port\"` (TLS)"));
+        return None;
+    };
+    let host = u
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']'])
+        .to_string();
+    let plain = u.query_pairs().any(|(k, v)| k == "tls" && v == "none");
+    let tls = match u.scheme() {
+        "smtps" => SmtpTls::Implicit,
+        "smtp" if plain => SmtpTls::None,
+        "smtp" => SmtpTls::StartTls,
+        other => {
+            dg.issue(
+                main,
+                url_span.clone(),
+                format!("sink {name:?}: unknown mail URL scheme {other:?}; expected smtp or smtps"),
+            );
+            return None;
+        }
+    };
+    if host.is_empty() {
+        dg.issue(
+            main,
+            url_span.clone(),
+            format!("sink {name:?}: the mail URL has no host"),
+        );
+    }
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if tls == SmtpTls::None && !loopback {
+        dg.issue(main, url_span.clone(), format!("sink {name:?}: `tls=none` is allowed only for a relay on loopback (mail and passwords would cross the network in clear)"));
+    }
+    let port = u.port().unwrap_or(match tls {
+        SmtpTls::Implicit => 465,
+        SmtpTls::StartTls => 587,
+        SmtpTls::None => 25,
+    });
+    let mailbox = |dg: &mut Diagnostics, v: &str, span: std::ops::Range<usize>, what: &str| {
+        if v.parse::<lettre::message::Mailbox>().is_err() {
+            dg.issue(
+                main,
+                span,
+                format!("sink {name:?}: {what} {v:?} is not a mail address"),
+            );
+        }
+        v.to_string()
+    };
+    let from = match &s.from {
+        Some(f) => mailbox(dg, f.get_ref(), f.span(), "`from`"),
+        None => {
+            dg.issue(
+                main,
+                s.kind.span(),
+                format!("sink {name:?}: an `email` sink needs `from`"),
+            );
+            String::new()
+        }
+    };
+    let to = match &s.to {
+        Some(t) => {
+            let vals: Vec<String> = t
+                .get_ref()
+                .values()
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            if vals.is_empty() {
+                dg.issue(main, t.span(), format!("sink {name:?}: `to` is empty"));
+            }
+            vals.iter()
+                .map(|v| mailbox(dg, v, t.span(), "recipient"))
+                .collect()
+        }
+        None => {
+            dg.issue(
+                main,
+                s.kind.span(),
+                format!("sink {name:?}: an `email` sink needs `to`"),
+            );
+            Vec::new()
+        }
+    };
+    let password = secrets::resolve(dg, main, base, &s.password, &s.password_file, "password");
+    let username = s.username.as_ref().map(|u| u.get_ref().clone());
+    if password.is_some() != username.is_some() {
+        dg.issue(
+            main,
+            s.kind.span(),
+            format!("sink {name:?}: give `username` and `password` (or `password_file`) together"),
+        );
+    }
+    if password.is_some() && tls == SmtpTls::None {
+        dg.issue(
+            main,
+            url_span.clone(),
+            format!("sink {name:?}: a password is never sent without TLS"),
+        );
+    }
+    Some(EmailConfig {
+        host,
+        port,
+        tls,
+        from,
+        to,
+        username,
+        password,
+    })
 }
