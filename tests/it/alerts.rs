@@ -305,6 +305,12 @@ fn after_sigkill_mid_delivery_the_alert_arrives_with_its_first_key() {
     srv.hook("/hook", 0, 30_000);
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &[srv.url("/fr.xml")], &srv.url("/hook"), "");
+    // The sink's delivery settings as shipped (no shortened retries).
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "retry_base = \"100ms\"\nretry_max = \"300ms\"\ntimeout = \"2s\"\n",
+        "",
+    );
+    std::fs::write(&cfg, text).unwrap();
     let mut d = Daemon::start(dir.path(), &cfg);
     assert!(
         wait_for(20, || !srv.posts("/hook").is_empty()),
@@ -574,6 +580,13 @@ fn twenty_crashes_lose_nothing_and_never_change_a_key() {
     };
     srv.set("/crash.xml", feed(1), "application/rss+xml", None);
     let cfg = config(dir.path(), &[srv.url("/crash.xml")], &srv.url("/hook"), "");
+    // The sink's delivery settings as shipped (no shortened retries).
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "retry_base = \"100ms\"\nretry_max = \"300ms\"\ntimeout = \"2s\"\n",
+        "",
+    );
+    assert!(!text.contains("retry"), "{text}");
+    std::fs::write(&cfg, text).unwrap();
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = || {
         seed ^= seed << 13;

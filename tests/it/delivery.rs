@@ -505,3 +505,74 @@ fn email_alerts_go_out_over_smtp() {
         "{refused}"
     );
 }
+
+/// In `run`, with the defaults: a receiver failing everything is down
+/// after 5 attempts; it is left alone until one probe 10 s later; when the
+/// probe succeeds the backlog follows at once, in detection order.
+#[test]
+fn in_run_a_down_sink_is_probed_and_its_backlog_follows_in_order() {
+    let srv = FeedServer::start();
+    srv.set("/feed.xml", feed(6, ""), "application/rss+xml", None);
+    srv.hook_failing_with("/hook", 5, 503, "");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &srv, "");
+    let mut d = Daemon::start(dir.path(), &cfg);
+    let delivered = |srv: &FeedServer| {
+        srv.posts("/hook")
+            .iter()
+            .filter(|p| p.status == 204)
+            .count()
+    };
+    assert!(wait_for(40, || delivered(&srv) == 6), "{}", d.log());
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(20), Some(0), "{}", d.log());
+    let posts = srv.posts("/hook");
+    let statuses: Vec<u16> = posts.iter().map(|p| p.status).collect();
+    assert_eq!(
+        statuses,
+        [503, 503, 503, 503, 503, 204, 204, 204, 204, 204, 204]
+    );
+    // Nothing between the fifth failure and the probe, which came 10 s on.
+    let gap = posts[5].at_ms - posts[4].at_ms;
+    assert!((9_500..=12_500).contains(&gap), "{gap} ms: {}", d.log());
+    let seq: Vec<Value> = posts[5..]
+        .iter()
+        .map(|p| body(p)["sequence"].clone())
+        .collect();
+    assert_eq!(seq, [1, 2, 3, 4, 5, 6].map(Value::from));
+    assert!(d.log().contains("is back"), "{}", d.log());
+}
+
+/// In `run`, sinks never wait on each other: while one receiver hangs for
+/// the whole of its sink's timeout, another sink's alerts arrive at once.
+#[test]
+fn in_run_a_hanging_sink_does_not_delay_another() {
+    let srv = FeedServer::start();
+    srv.set("/feed.xml", feed(3, ""), "application/rss+xml", None);
+    srv.hook("/hook", 0, 30_000);
+    srv.hook("/fast", 0, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &srv,
+        &format!(
+            "[[sink]]\nname = \"fast\"\nkind = \"webhook\"\nurl = \"{}\"",
+            srv.url("/fast")
+        ),
+    );
+    let mut d = Daemon::start(dir.path(), &cfg);
+    assert!(
+        wait_for(20, || srv.posts("/fast").len() == 3),
+        "{}",
+        d.log()
+    );
+    let slow = srv.posts("/hook");
+    assert_eq!(slow.len(), 1, "the slow sink is still on its first attempt");
+    let last_fast = srv.posts("/fast")[2].at_ms;
+    assert!(
+        last_fast - slow[0].at_ms < 5_000,
+        "the fast sink did not wait for the slow one"
+    );
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(30), Some(0), "{}", d.log());
+}
