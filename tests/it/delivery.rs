@@ -23,10 +23,12 @@ fn feed(n: usize, summary: &str) -> String {
 }
 
 /// A config with the shipped rules and one webhook sink `desk` with the
-/// default delivery settings plus `sink_extra` lines.
+/// default delivery settings plus `sink_extra` lines. Feeds are polled
+/// every second (in `run`, a new feed's first poll otherwise comes at a
+/// random point of its first minute).
 fn config(dir: &Path, srv: &FeedServer, sink_extra: &str) -> PathBuf {
     let s = format!(
-        "rules = [\"{}\"]\n[storage]\npath = \"nw.db\"\n[[sink]]\nname = \"desk\"\nkind = \"webhook\"\nurl = \"{}\"\n{sink_extra}\n[[feed]]\nurl = \"{}\"\n",
+        "rules = [\"{}\"]\n[storage]\npath = \"nw.db\"\n[poll]\ninterval = \"1s\"\nmin_interval = \"1s\"\n[[sink]]\nname = \"desk\"\nkind = \"webhook\"\nurl = \"{}\"\n{sink_extra}\n[[feed]]\nurl = \"{}\"\n",
         shipped_rules(),
         srv.url("/hook"),
         srv.url("/feed.xml")
