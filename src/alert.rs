@@ -493,8 +493,7 @@ pub(crate) async fn classify(r: Result<reqwest::Response, reqwest::Error>) -> De
             let after = resp
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(crate::fetch::parse_retry_after);
+                .and_then(|v| retry_after(&String::from_utf8_lossy(v.as_bytes())));
             let kind = fail_kind(status);
             let error = match kind {
                 FailKind::Rejected => {
@@ -527,6 +526,23 @@ pub(crate) async fn classify(r: Result<reqwest::Response, reqwest::Error>) -> De
         Err(e) if e.is_connect() => Delivery::transient("cannot connect"),
         Err(e) => Delivery::transient(format!("request failed: {}", e.without_url())),
     }
+}
+
+/// A receiver's `Retry-After`: seconds (a number too large for any clock
+/// is the longest wait, which `retry_after_max` then bounds) or an HTTP
+/// date. A negative or malformed one is ignored, and said.
+pub(crate) fn retry_after(v: &str) -> Option<std::time::Duration> {
+    let t = v.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(std::time::Duration::from_secs(
+            t.parse().unwrap_or(u64::MAX),
+        ));
+    }
+    let d = crate::fetch::parse_retry_after(t);
+    if d.is_none() {
+        tracing::warn!(retry_after = %one_line(t), "the receiver's Retry-After is neither seconds nor a date; ignored (the sink's schedule applies)");
+    }
+    d
 }
 
 /// The delay after failed attempt number `attempts + 1`: step `attempts`
@@ -586,6 +602,15 @@ mod tests {
             assert_eq!(backoff(0, &schedule, Some(huge), cap), cap);
         }
         assert_eq!(after_ms(1_000, Duration::from_secs(u64::MAX)), i64::MAX);
+        // Seconds beyond any clock are the longest wait; nonsense is none.
+        assert_eq!(retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("99999999999999999999999999"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        for junk in ["-5", "soon", "", "1.5", "12 s"] {
+            assert_eq!(retry_after(junk), None, "{junk:?}");
+        }
         assert_eq!(after_ms(i64::MAX - 1, Duration::from_secs(5)), i64::MAX);
         assert_eq!(after_ms(1_000, Duration::from_millis(500)), 1_500);
     }

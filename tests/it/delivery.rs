@@ -578,3 +578,71 @@ fn in_run_a_hanging_sink_does_not_delay_another() {
     d.signal("TERM");
     assert_eq!(d.wait_exit(30), Some(0), "{}", d.log());
 }
+
+/// Every answer a receiver may give, as the README's table says, with the
+/// default settings: transient ones retried after the first step of the
+/// schedule (1 s), rejections likewise but counted as rejections, the
+/// sink's own failures spending no attempt.
+#[test]
+fn each_answer_is_classified_as_documented() {
+    // (status, the alert's attempts after one try, the sink's state, the
+    // error recorded)
+    let cases: &[(u16, u64, &str, &str)] = &[
+        (408, 1, "ok", "HTTP 408"),
+        (425, 1, "ok", "HTTP 425"),
+        (429, 1, "ok", "HTTP 429"),
+        (500, 1, "ok", "HTTP 500"),
+        (502, 1, "ok", "HTTP 502"),
+        (503, 1, "ok", "HTTP 503"),
+        (504, 1, "ok", "HTTP 504"),
+        (405, 1, "ok", "HTTP 405"),
+        (400, 1, "ok", "HTTP 400: busy"),
+        (413, 1, "ok", "HTTP 413: busy"),
+        (415, 1, "ok", "HTTP 415: busy"),
+        (422, 1, "ok", "HTTP 422: busy"),
+        (404, 0, "failing", "HTTP 404"),
+        (301, 0, "failing", "HTTP 301 (redirects are not followed)"),
+        (308, 0, "failing", "HTTP 308 (redirects are not followed)"),
+        (410, 0, "disabled", "HTTP 410"),
+    ];
+    for &(status, attempts, state, error) in cases {
+        let srv = FeedServer::start();
+        srv.set("/feed.xml", feed(1, ""), "application/rss+xml", None);
+        srv.hook_failing_with("/hook", 1000, status, "");
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path(), &srv, "");
+        let out = once(dir.path(), &cfg, "300ms");
+        assert_eq!(out.status.code(), Some(75), "{status}: {}", stderr(&out));
+        let posts = srv.posts("/hook");
+        assert_eq!(posts.len(), 1, "{status}");
+        let (sinks, alerts) = listed(dir.path(), &cfg);
+        assert_eq!(sinks[0]["state"], state, "{status}: {sinks:?}");
+        let a = &alerts[0];
+        assert_eq!(a["state"], "pending", "{status}: {a}");
+        assert_eq!(a["attempts"], attempts, "{status}: {a}");
+        assert_eq!(a["last_error"], error, "{status}: {a}");
+        if attempts == 1 {
+            let wait = ms(&a["next_attempt"]) - posts[0].at_ms;
+            assert!((850..=1600).contains(&wait), "{status}: {wait} ms");
+        }
+    }
+}
+
+/// A `Retry-After` that is neither seconds nor a date is ignored and said;
+/// the schedule's first step applies.
+#[test]
+fn a_garbage_retry_after_is_ignored_and_logged() {
+    for junk in ["soon", "-30"] {
+        let srv = FeedServer::start();
+        srv.set("/feed.xml", feed(1, ""), "application/rss+xml", None);
+        srv.hook_failing_with("/hook", 1000, 503, &format!("Retry-After: {junk}\r\n"));
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path(), &srv, "");
+        let out = once(dir.path(), &cfg, "300ms");
+        assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+        assert!(stderr(&out).contains("ignored"), "{}", stderr(&out));
+        let (_, alerts) = listed(dir.path(), &cfg);
+        let wait = ms(&alerts[0]["next_attempt"]) - srv.posts("/hook")[0].at_ms;
+        assert!((850..=1600).contains(&wait), "{junk}: {wait} ms");
+    }
+}
