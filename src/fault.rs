@@ -31,4 +31,4 @@ pub(crate) fn hit(point: &str, detail: &str) {
 /// Release builds have no fault points.
 #[cfg(not(debug_assertions))]
 #[inline(always)]
-pub fn hit(_point: &str, _detail: &str) {}
+pub(crate) fn hit(_point: &str, _detail: &str) {}
