@@ -195,6 +195,9 @@ pub struct ParsedFeed {
     pub ttl: Option<Duration>,
     /// The articles, in document order.
     pub articles: Vec<Article>,
+    /// Why the document was read only in part, or only after repairs
+    /// (`None`: read whole, as it is).
+    pub partial: Option<String>,
 }
 
 /// An article with what fired on it, ready for `store`.
@@ -251,14 +254,19 @@ pub enum ErrorKind {
     Protocol,
     /// The document is not a feed at all.
     NotAFeed,
-    /// A feed that could not be read.
+    /// A feed that could not be read (the parser crashed on it).
     Parse,
+    /// A feed (a feed's root, or items) of which nothing could be read.
+    Unreadable,
+    /// A feed read only in part, or only after repairs (not a failure: the
+    /// poll succeeded with what could be read).
+    Partial,
     /// newswatch failed (a panic while polling).
     Internal,
 }
 
 impl ErrorKind {
-    const ALL: [ErrorKind; 11] = [
+    const ALL: [ErrorKind; 13] = [
         ErrorKind::Timeout,
         ErrorKind::Connect,
         ErrorKind::RateLimited,
@@ -269,6 +277,8 @@ impl ErrorKind {
         ErrorKind::Protocol,
         ErrorKind::NotAFeed,
         ErrorKind::Parse,
+        ErrorKind::Unreadable,
+        ErrorKind::Partial,
         ErrorKind::Internal,
     ];
 
@@ -285,6 +295,8 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::NotAFeed => "not-a-feed",
             ErrorKind::Parse => "parse",
+            ErrorKind::Unreadable => "unreadable",
+            ErrorKind::Partial => "partial",
             ErrorKind::Internal => "internal",
         }
     }

@@ -23,6 +23,8 @@ pub(crate) struct Scanned {
     pub(crate) source: String,
     /// Its items, matched (never routed: a scan alerts nobody).
     pub(crate) items: Result<Vec<crate::model::MatchedArticle>, String>,
+    /// Why it was read only in part, if it was.
+    pub(crate) partial: Option<String>,
 }
 
 /// Reads, parses and matches one file (a worker's share of a scan).
@@ -34,12 +36,20 @@ fn scan_one(cfg: &Config, f: &Path) -> Scanned {
     } else {
         std::fs::read(f)
     };
+    let mut partial = None;
     let items = match bytes {
         Ok(b) => parse_feed(&b, None).map_err(|e| e.to_string()),
         Err(e) => Err(format!("cannot read: {e}")),
     }
-    .map(|parsed| pipeline::match_articles(cfg, parsed.articles, &[], |_| true));
-    Scanned { source, items }
+    .map(|parsed| {
+        partial = parsed.partial;
+        pipeline::match_articles(cfg, parsed.articles, &[], |_| true)
+    });
+    Scanned {
+        source,
+        items,
+        partial,
+    }
 }
 
 /// Scans `files` on every core and calls `each(i, scanned)` for file `i`
@@ -83,6 +93,7 @@ pub(crate) fn scan_in_order(
                     .unwrap_or_else(|_| Scanned {
                         source: files[i].display().to_string(),
                         items: Err("internal error while scanning this file".to_string()),
+                        partial: None,
                     });
                     if tx.send((i, scanned)).is_err() {
                         break;

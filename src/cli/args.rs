@@ -86,6 +86,23 @@ pub enum FeedsAction {
     },
     /// Print the configured feeds as OPML 2.0.
     Export,
+    /// Put a stopped feed (gone or disabled) back in the schedule, due now.
+    Enable {
+        /// The feed's URL, as configured.
+        url: String,
+    },
+    /// Clear a feed's error streak and schedule: it is polled again now, as
+    /// if new to the schedule (its stored items and validators are kept).
+    Reset {
+        /// The feed's URL, as configured.
+        url: String,
+    },
+    /// Fetch, parse and match one feed now, store nothing, and say what was
+    /// found: the items, what was read only in part and why, what would fire.
+    Test {
+        /// The feed's URL (need not be configured).
+        url: String,
+    },
 }
 
 /// The subcommands.
@@ -192,7 +209,7 @@ pub enum Command {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
-        /// Import or export instead of listing.
+        /// Import, export, enable, reset or test instead of listing.
         #[command(subcommand)]
         action: Option<FeedsAction>,
     },

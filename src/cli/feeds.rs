@@ -59,3 +59,110 @@ pub(super) fn feeds_import(path: &Path, file: &Path, out: Option<PathBuf>) -> Re
     );
     Ok(0)
 }
+
+/// `feeds enable URL` (a stopped feed back in the schedule, due now) and
+/// `feeds reset URL` (also its error streak and adaptive schedule cleared).
+pub(super) fn feeds_enable(path: &Path, url: &str, reset: bool) -> Result<u8> {
+    use crate::store::{self, Store};
+    let cfg = load_config(path)?;
+    let url = config::normalize_feed_url(url).map_err(anyhow::Error::msg)?;
+    if !cfg.feeds.iter().any(|f| f.url == url) {
+        anyhow::bail!("no feed with the URL {url} in {}", path.display());
+    }
+    let (_lock, mut st) = match store::lock(&cfg.storage.path) {
+        Ok(lock) => (Some(lock), Store::open(&cfg.storage.path)?),
+        Err(store::StoreError::Locked { .. }) => {
+            (None, Store::open_beside_owner(&cfg.storage.path)?)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let now = crate::daemon::now();
+    match st.restart_feed(&url, reset, now)? {
+        None => {
+            println!("{url} has not been polled yet; nothing to do");
+            Ok(0)
+        }
+        Some(was) => {
+            let what = if reset { "reset" } else { "enabled" };
+            println!("{url} {what} (it was {was}); due now");
+            Ok(0)
+        }
+    }
+}
+
+/// `feeds test URL`: fetch, parse and match one feed now; nothing stored.
+pub(super) fn feeds_test(path: &Path, url: &str) -> Result<u8> {
+    let cfg = load_config(path)?;
+    let url = config::normalize_feed_url(url).map_err(anyhow::Error::msg)?;
+    let fetcher = crate::fetch::Fetcher::new(&cfg.http).map_err(anyhow::Error::msg)?;
+    let rt = super::runtime()?;
+    let got = rt.block_on(fetcher.get(&url, &crate::model::Validators::default()));
+    let (bytes, final_url, content_type, status) = match got {
+        Ok(crate::model::FetchOutcome::Body {
+            bytes,
+            final_url,
+            content_type,
+            status,
+            ..
+        }) => (bytes, final_url, content_type, status),
+        Ok(crate::model::FetchOutcome::NotModified { status, .. }) => {
+            println!("{url}: HTTP {status} without a body");
+            return Ok(1);
+        }
+        Err(e) => {
+            println!("{url}: cannot fetch: {e}");
+            return Ok(1);
+        }
+    };
+    println!(
+        "{url}: HTTP {status}, {} bytes{}",
+        bytes.len(),
+        content_type
+            .as_deref()
+            .map(|c| format!(", {c}"))
+            .unwrap_or_default()
+    );
+    let parsed =
+        match crate::parse::parse_feed_http(&bytes, Some(&final_url), content_type.as_deref()) {
+            Ok(p) => p,
+            Err(e) => {
+                println!("cannot read it: {e}");
+                return Ok(1);
+            }
+        };
+    if let Some(t) = &parsed.title {
+        println!("title: {t}");
+    }
+    match &parsed.partial {
+        Some(why) => println!("read in part: {why}"),
+        None => println!("read whole"),
+    }
+    let tags = cfg
+        .feeds
+        .iter()
+        .find(|f| f.url == url)
+        .map(|f| f.tags.clone())
+        .unwrap_or_default();
+    let n = parsed.articles.len();
+    let items = crate::daemon::pipeline::match_articles(&cfg, parsed.articles, &tags, |_| false);
+    let firing = items.iter().filter(|m| !m.matches.is_empty()).count();
+    println!("{n} items, {firing} would fire:");
+    for m in &items {
+        let watches: Vec<String> = m
+            .matches
+            .iter()
+            .map(|w| format!("{} [{}]", w.watch, w.severity))
+            .collect();
+        println!(
+            "  {} {}{}",
+            if watches.is_empty() { " " } else { "*" },
+            m.article.title,
+            if watches.is_empty() {
+                String::new()
+            } else {
+                format!("  → {}", watches.join(", "))
+            }
+        );
+    }
+    Ok(0)
+}

@@ -160,6 +160,9 @@ pub fn run(cli: Cli) -> Result<u8> {
             match action {
                 None => read::feeds(&path, json),
                 Some(FeedsAction::Import { file, out }) => feeds::feeds_import(&path, &file, out),
+                Some(FeedsAction::Enable { url }) => feeds::feeds_enable(&path, &url, false),
+                Some(FeedsAction::Reset { url }) => feeds::feeds_enable(&path, &url, true),
+                Some(FeedsAction::Test { url }) => feeds::feeds_test(&path, &url),
                 Some(FeedsAction::Export) => {
                     let cfg = load_config(&path)?;
                     print!("{}", crate::opml::render(&cfg.feeds));

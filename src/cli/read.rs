@@ -242,6 +242,8 @@ pub(super) fn feeds(path: &Path, as_json: bool) -> Result<u8> {
             "erroring"
         } else if f.last_polled_at.is_none() {
             "new"
+        } else if f.error_kind == Some(crate::model::ErrorKind::Partial) {
+            "partial"
         } else {
             "ok"
         };
@@ -273,7 +275,11 @@ pub(super) fn feeds(path: &Path, as_json: bool) -> Result<u8> {
             if let Some(r) = &f.state_reason {
                 writeln!(out, "          reason: {r}")?;
             }
-            if let Some(e) = &f.last_error {
+            if f.error_kind == Some(crate::model::ErrorKind::Partial)
+                && let Some(e) = &f.last_error
+            {
+                writeln!(out, "          read in part: {e}")?;
+            } else if let Some(e) = &f.last_error {
                 writeln!(
                     out,
                     "          last error ({}, {} in a row): {e}",

@@ -86,7 +86,20 @@ pub(super) fn scan_emit(
     as_json: bool,
     now: crate::model::Timestamp,
 ) -> Result<bool> {
-    let crate::scan::Scanned { source, items } = sc;
+    let crate::scan::Scanned {
+        source,
+        items,
+        partial,
+    } = sc;
+    // Read only in part: an error line first, then what could be read.
+    if let Some(why) = &partial {
+        let e = format!("read in part: {why}");
+        if as_json {
+            writeln!(out, "{}", json!({"source": source, "error": e}))?;
+        } else {
+            writeln!(out, "{source}: error: {e}")?;
+        }
+    }
     let items = match items {
         Ok(items) => items,
         Err(e) => {
@@ -139,5 +152,5 @@ pub(super) fn scan_emit(
             .collect();
         st.ingest(row.id, &url, &quiet, now)?;
     }
-    Ok(true)
+    Ok(partial.is_none())
 }

@@ -12,8 +12,13 @@ use crate::text::hex_digest;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Consecutive "this is not a feed" answers after which a feed is disabled.
-const NOT_A_FEED_LIMIT: i64 = 3;
+/// Consecutive "this is not a feed" answers after which a URL that never
+/// served a feed is disabled (if they span [`NOT_A_FEED_SPAN`]).
+const NOT_A_FEED_LIMIT: i64 = 5;
+
+/// The least time, from the feed's first poll, before a URL that never
+/// served a feed is disabled.
+const NOT_A_FEED_SPAN: i64 = 3 * 86_400;
 
 /// Consecutive polls permanently redirected to the same feed before the
 /// feed is fetched from its new address.
@@ -201,7 +206,7 @@ pub(crate) async fn poll_feed(
         let items = match_articles(&cfg2, parsed.articles, &tags, |published| {
             first_poll && published.is_some_and(|p| p < cutoff)
         });
-        Ok::<_, ParseError>((parsed.title, parsed.ttl, items))
+        Ok::<_, ParseError>((parsed.title, parsed.ttl, items, parsed.partial))
     };
     // A small document is parsed right here (a fraction of a millisecond);
     // a large one on the blocking pool, so the runtime's workers never
@@ -214,13 +219,13 @@ pub(crate) async fn poll_feed(
             .await
             .map_err(|e| e.to_string())
     };
-    let (title, ttl, items) = match parsed {
+    let (title, ttl, items, partial) = match parsed {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
-            let kind = if matches!(e, ParseError::Invalid(_) | ParseError::Empty) {
-                ErrorKind::NotAFeed
-            } else {
-                ErrorKind::Parse
+            let kind = match e {
+                ParseError::Invalid(_) | ParseError::Empty => ErrorKind::NotAFeed,
+                ParseError::Unreadable(_) => ErrorKind::Unreadable,
+                ParseError::Panicked(_) => ErrorKind::Parse,
             };
             let failure = Failure {
                 status: Some(status),
@@ -247,12 +252,17 @@ pub(crate) async fn poll_feed(
         max_age,
     };
     let busy = schedule::after_success(&cfg.poll, current, 1, hints);
+    if let Some(why) = &partial {
+        // Once per document: the same body is not read again.
+        tracing::warn!(feed = %feed.name, url = %feed.url, reason = %why, "feed read in part");
+    }
     let outcome = PollOutcome::Fetched {
         status,
         validators,
         body_hash,
         title,
         items,
+        partial,
         moved_to,
         next: NextPoll {
             if_new: sched_in(now, busy),
@@ -387,15 +397,21 @@ async fn fail(
         interval_s: None,
         retry_until: f.retry_after.map(|_| next),
     };
+    // Only a URL that never served a feed, after five such answers over at
+    // least three days: a feed that has parsed before is never disabled
+    // because one poll could not be read.
     let disable = f.kind == ErrorKind::NotAFeed
         && streak >= NOT_A_FEED_LIMIT
-        && row.error_kind == Some(ErrorKind::NotAFeed);
+        && row.error_kind == Some(ErrorKind::NotAFeed)
+        && row.first_success_at.is_none()
+        && now.saturating_sub(row.created_at) >= NOT_A_FEED_SPAN;
     let retire = f.retire.or_else(|| {
         disable.then(|| {
             (
                 FeedState::Disabled,
                 format!(
-                    "the URL answered {streak} times in a row with something that is not a feed"
+                    "the URL never served a feed: {streak} answers in a row over {} days were something else",
+                    now.saturating_sub(row.created_at) / 86_400
                 ),
             )
         })

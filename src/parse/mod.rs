@@ -9,6 +9,7 @@
 //! process down.
 
 pub(crate) mod link;
+mod salvage;
 
 use crate::model::{Article, ParsedFeed};
 use crate::text::{hex_digest, html_to_text, is_arabic};
@@ -21,9 +22,12 @@ pub(crate) enum ParseError {
     /// The body is empty (or only white space).
     #[error("empty document")]
     Empty,
-    /// Not a feed we can read.
+    /// Not a feed at all (no feed root, no items).
     #[error("not a readable feed: {0}")]
     Invalid(String),
+    /// A feed (it has a feed's root or items) of which nothing could be read.
+    #[error("unreadable feed: {0}")]
+    Unreadable(String),
     /// The parser panicked on this document (contained).
     #[error("the feed parser crashed on this document: {0}")]
     Panicked(String),
@@ -59,7 +63,13 @@ pub(crate) fn parse_feed_http(
         Err(_) => true,
         Ok(f) => f.entries.is_empty() && looks_full,
     };
-    let repairs: [Repair; 4] = [fix_rss_version, fix_atom03, fix_text_types, fix_rss11];
+    let repairs: [Repair; 5] = [
+        fix_default_namespace,
+        fix_rss_version,
+        fix_atom03,
+        fix_text_types,
+        fix_rss11,
+    ];
     for repair in repairs {
         if !needs_retry(&result) {
             break;
@@ -71,9 +81,82 @@ pub(crate) fn parse_feed_http(
             result = Ok(f);
         }
     }
-    let mut parsed = convert(result?, base_url);
+    // Fewer items read than the document holds: read them one by one, and
+    // say so either way.
+    let got = result.as_ref().map_or(0, |f| f.entries.len());
+    let held = if doc.first() != Some(&b'{') && got >= salvage::held_at_most(&doc) {
+        // Most documents: every possible item was read.
+        salvage::Held::Items(got)
+    } else {
+        salvage::held(&doc)
+    };
+    let mut partial = None;
+    if held.count() > got {
+        let run = |d: &[u8]| run_parser(d, base_url);
+        let salvaged = match held {
+            salvage::Held::Json(_) => salvage::salvage_json(&doc, &run),
+            _ => salvage::salvage_xml(&doc, held, &run),
+        };
+        match salvaged {
+            Some((f, why)) if f.entries.len() > got => {
+                result = Ok(f);
+                partial = Some(why);
+            }
+            _ if result.is_ok() => {
+                partial = Some(format!("{got} of {} items read", held.count()));
+            }
+            _ => {}
+        }
+    }
+    let feed = match result {
+        Ok(f) => f,
+        Err(ParseError::Invalid(e)) if held.count() > 0 || looks_like_a_feed(&doc) => {
+            return Err(ParseError::Unreadable(match held.count() {
+                0 => e,
+                n => format!("none of its {n} items could be read: {e}"),
+            }));
+        }
+        Err(e) => return Err(e),
+    };
+    let mut parsed = convert(feed, base_url);
     parsed.ttl = parsed.ttl.or_else(|| syndication_hint(&doc));
+    parsed.partial = partial;
     Ok(parsed)
+}
+
+/// Whether a document has a feed's root element (RSS, RDF, Atom, RSS 1.1)
+/// or says it is a JSON Feed.
+fn looks_like_a_feed(doc: &[u8]) -> bool {
+    let head = &doc[..doc.len().min(4096)];
+    [
+        &b"<rss"[..],
+        b"<rdf:RDF",
+        b"<RDF",
+        b"<feed",
+        b"<Channel",
+        b"jsonfeed.org/version",
+    ]
+    .iter()
+    .any(|m| find(head, m).is_some())
+}
+
+/// An `<rss>` root with a default namespace (`xmlns="http://backend.userland.com/rss2"`
+/// and the like): RSS elements have no namespace, so the declaration is
+/// dropped (with it, every element would be foreign and no item read).
+fn fix_default_namespace(doc: &[u8]) -> Option<Vec<u8>> {
+    let p = find(doc, b"<rss")?;
+    let end = p + doc[p..].iter().position(|&b| b == b'>')?;
+    let tag = &doc[p..end];
+    let a = find(tag, b" xmlns=").or_else(|| find(tag, b"\nxmlns="))?;
+    let q = *tag.get(a + 8)?;
+    if q != b'"' && q != b'\'' {
+        return None;
+    }
+    let close = a + 9 + tag[a + 9..].iter().position(|&b| b == q)?;
+    let mut out = Vec::with_capacity(doc.len());
+    out.extend_from_slice(&doc[..p + a]);
+    out.extend_from_slice(&doc[p + close + 1..]);
+    Some(out)
 }
 
 /// `sy:updatePeriod` and `sy:updateFrequency` from a document, as an
@@ -311,9 +394,22 @@ fn transcode_legacy(bytes: &[u8], content_type: Option<&str>) -> Option<Vec<u8>>
     if decode_wide(bytes).is_some() {
         return None;
     }
-    let from_header = content_type
+    // A byte-order mark says what the bytes are, whatever the header says.
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return None;
+    }
+    let mut from_header = content_type
         .and_then(header_charset)
         .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()));
+    // A header that disagrees with the document's own declaration loses
+    // when the bytes fit the declaration (servers mislabel; publishers
+    // write the declaration with the document).
+    if let (Some(h), Some(d)) = (from_header, declared_encoding(bytes))
+        && h != d
+        && (d != encoding_rs::UTF_8 || std::str::from_utf8(bytes).is_ok())
+    {
+        from_header = Some(d);
+    }
     let enc = match from_header {
         Some(e) if e == encoding_rs::UTF_8 => return None,
         Some(e) => e,
@@ -333,6 +429,19 @@ fn transcode_legacy(bytes: &[u8], content_type: Option<&str>) -> Option<Vec<u8>>
     let mut s = text.into_owned();
     rewrite_xml_encoding(&mut s);
     Some(s.into_bytes())
+}
+
+/// The encoding a leading XML declaration names, if it names a known one.
+fn declared_encoding(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let head = &bytes[..bytes.len().min(200)];
+    let decl_end = find(head, b"?>")?;
+    let decl = head.get(find(head, b"<?xml")?..decl_end)?;
+    let p = find(decl, b"encoding")?;
+    let rest = &decl[p + 8..];
+    let q = rest.iter().position(|&b| b == b'"' || b == b'\'')?;
+    let quote = rest[q];
+    let end = rest[q + 1..].iter().position(|&b| b == quote)?;
+    encoding_rs::Encoding::for_label(&rest[q + 1..q + 1 + end])
 }
 
 /// Transcodes UTF-16/UTF-32 to UTF-8 (with the XML declaration's encoding
@@ -560,6 +669,7 @@ fn convert(feed: feed_rs::model::Feed, base_url: Option<&str>) -> ParsedFeed {
             .filter(|&m| m > 0)
             .map(|m| std::time::Duration::from_secs(u64::from(m) * 60)),
         articles,
+        partial: None,
     }
 }
 
@@ -663,6 +773,132 @@ mod tests {
             parse_feed(sy.as_bytes(), None).unwrap().ttl,
             Some(std::time::Duration::from_secs(21_600))
         );
+    }
+
+    #[test]
+    fn rss_with_a_default_namespace_is_read() {
+        let doc = r#"<?xml version="1.0"?><rss xmlns="http://backend.userland.com/rss2" version="2.0"><channel><title>T</title>
+            <item><title>One</title><guid>1</guid></item><item><title>Two</title><guid>2</guid></item></channel></rss>"#;
+        let f = parse_feed(doc.as_bytes(), None).unwrap();
+        assert_eq!(f.articles.len(), 2);
+    }
+
+    #[test]
+    fn ill_formed_xml_gives_its_whole_items_and_says_why() {
+        let doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T &amp; co</title>
+<item><title>Caf&eacute; one</title><guid>1</guid><description>A &amp; B</description></item>
+<item><title>Bare & two</title><guid>2</guid></item>
+<item><title>Ref &#233 three</title><guid>3</guid></item>
+<item><title>Bad <b>tag</i> four</title><guid>4</guid></item>
+<item><title>Five</title><guid>5</guid><description>unclosed
+<item><title>Six</title><guid>6</guid></item>
+</channel></rss>
+junk after";
+        let f = parse_feed(doc.as_bytes(), None).unwrap();
+        let titles: Vec<&str> = f.articles.iter().map(|a| a.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "Café one",
+                "Bare & two",
+                "Ref é three",
+                "Bad tag four",
+                "Five",
+                "Six"
+            ]
+        );
+        assert_eq!(f.title.as_deref(), Some("T & co"));
+        let why = f.partial.unwrap();
+        for said in [
+            "undefined entity &eacute;",
+            "a bare &",
+            "unterminated character reference",
+            "mismatched",
+            "an unclosed item",
+            "6 of 6 items read",
+        ] {
+            assert!(why.contains(said), "{said}: {why}");
+        }
+    }
+
+    #[test]
+    fn bad_bytes_in_one_item_cost_only_those_bytes() {
+        let doc = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title><item><title>Bad \xff\xfe byte</title><guid>1</guid></item><item><title>Good</title><guid>2</guid></item></channel></rss>";
+        let f = parse_feed(doc, None).unwrap();
+        assert_eq!(f.articles.len(), 2);
+        assert_eq!(f.articles[1].title, "Good");
+        assert!(f.partial.unwrap().contains("not UTF-8"));
+    }
+
+    #[test]
+    fn atom_entries_are_salvaged_with_their_namespaces() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/"><title>A</title><id>x</id>
+<entry><title>One & Two</title><id>e1</id><link href="https://ex.org/1"/><media:title>m</media:title></entry>
+<entry><title>Two</title><id>e2</id><link href="https://ex.org/2"/></entry></feed>"#;
+        let f = parse_feed(doc.as_bytes(), None).unwrap();
+        assert_eq!(f.articles.len(), 2);
+        assert_eq!(f.articles[1].url.as_deref(), Some("https://ex.org/2"));
+        assert!(f.partial.unwrap().contains("2 of 2 entries"));
+    }
+
+    #[test]
+    fn json_feed_as_published() {
+        // http version URL, 1.0, a number as id, a bare author name, an
+        // attachment without mime_type, no title; and a string where an
+        // item belongs.
+        let doc = r#"{"version":"http://jsonfeed.org/version/1","title":"J","items":[
+            {"id":123,"title":"num id","content_text":"x"},
+            {"id":"b","title":"ok","content_text":"y","author":"A Name"},
+            {"id":"c","content_html":"<p>no title</p>","attachments":[{"url":"https://x/a.mp3"}]},
+            "not an item"]}"#;
+        let f = parse_feed(doc.as_bytes(), None).unwrap();
+        let keys: Vec<&str> = f.articles.iter().map(|a| a.key.as_str()).collect();
+        assert_eq!(keys, ["guid:123", "guid:b", "guid:c"]);
+        let why = f.partial.unwrap();
+        assert!(why.contains("3 of 4 items read"), "{why}");
+        assert!(why.contains("item 4 is not an object"), "{why}");
+        // Cut short: the complete items are read.
+        let cut = &doc[..doc.find("\"c\"").unwrap() + 10];
+        let f = parse_feed(cut.as_bytes(), None).unwrap();
+        assert_eq!(f.articles.len(), 2);
+        assert!(f.partial.unwrap().contains("cut short"));
+        // Well formed, https, 1.1: read whole, nothing said.
+        let ok = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1","content_text":"x"}]}"#;
+        let f = parse_feed(ok.as_bytes(), None).unwrap();
+        assert_eq!((f.articles.len(), f.partial), (1, None));
+    }
+
+    #[test]
+    fn a_feed_that_cannot_be_read_is_unreadable_not_a_non_feed() {
+        let doc = "<rss version=\"2.0\"><channel><title>T</title><item><title>x</title>";
+        match parse_feed(doc.as_bytes(), None) {
+            Ok(f) => assert!(f.partial.is_some(), "{f:?}"),
+            Err(e) => assert!(matches!(e, ParseError::Unreadable(_)), "{e:?}"),
+        }
+        assert!(matches!(
+            parse_feed(b"<html><body>no feed</body></html>", None),
+            Err(ParseError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn the_document_beats_a_wrong_charset_header() {
+        let doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title><item><title>Café</title><guid>1</guid></item></channel></rss>";
+        for header in [
+            "text/xml; charset=iso-8859-1",
+            "text/xml; charset=windows-1251",
+        ] {
+            let f = parse_feed_http(doc.as_bytes(), None, Some(header)).unwrap();
+            assert_eq!(f.articles[0].title, "Café", "{header}");
+        }
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(doc.replace(" encoding=\"UTF-8\"", "").as_bytes());
+        let f = parse_feed_http(&bom, None, Some("text/xml; charset=iso-8859-1")).unwrap();
+        assert_eq!(f.articles[0].title, "Café");
+        // A header that is right still wins over a missing declaration.
+        let latin = b"<rss version=\"2.0\"><channel><title>T</title><item><title>Caf\xe9</title><guid>1</guid></item></channel></rss>";
+        let f = parse_feed_http(latin, None, Some("text/xml; charset=iso-8859-1")).unwrap();
+        assert_eq!(f.articles[0].title, "Café");
     }
 
     #[test]

@@ -80,6 +80,7 @@ impl Store {
                 body_hash,
                 title,
                 items,
+                partial,
                 moved_to,
                 next,
             } => {
@@ -95,10 +96,11 @@ impl Store {
                 self.conn.exec(
                     "UPDATE feeds SET etag = ?2, last_modified = ?3, body_hash = ?4, title = COALESCE(?5, title),
                         first_success_at = COALESCE(first_success_at, ?6), last_polled_at = ?6, last_success_at = ?6,
-                        last_status = ?7, next_poll_at = ?8, error_streak = 0, last_error = NULL, items_seen = ?9,
-                        interval_s = COALESCE(?10, interval_s), retry_until = NULL, error_kind = NULL
+                        last_status = ?7, next_poll_at = ?8, error_streak = 0, last_error = ?11, items_seen = ?9,
+                        interval_s = COALESCE(?10, interval_s), retry_until = NULL,
+                        error_kind = CASE WHEN ?11 IS NULL THEN NULL ELSE 'partial' END
                      WHERE id = ?1",
-                    params![feed_id, validators.etag, validators.last_modified, body_hash, title, now, status, sched.next_poll_at, items.len() as i64, sched.interval_s],
+                    params![feed_id, validators.etag, validators.last_modified, body_hash, title, now, status, sched.next_poll_at, items.len() as i64, sched.interval_s, partial],
                 )?;
                 done.next_poll_at = sched.next_poll_at;
                 done.report = Some(rep);
@@ -203,7 +205,42 @@ impl Store {
     }
 }
 
-const FEED_COLS: &str = "id, url, name, etag, last_modified, body_hash, first_success_at, last_polled_at, last_status, next_poll_at, error_streak, last_error, items_seen, interval_s, retry_until, state, state_reason, error_kind, last_success_at, fetch_url, url_history";
+impl Store {
+    /// Puts a feed back in the schedule, due at `now`: a stopped one (gone,
+    /// disabled) becomes active; with `reset`, its error streak, last error
+    /// and adaptive interval are cleared too. Returns what its state was,
+    /// or `None` when the feed has no row yet.
+    pub(crate) fn restart_feed(
+        &mut self,
+        url: &str,
+        reset: bool,
+        now: Timestamp,
+    ) -> Result<Option<FeedState>, StoreError> {
+        let tx = self.conn.savepoint()?;
+        let was: Option<String> = tx
+            .query_row("SELECT state FROM feeds WHERE url = ?1", [url], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(was) = was else {
+            return Ok(None);
+        };
+        tx.exec(
+            "UPDATE feeds SET state = 'active', state_reason = NULL, next_poll_at = ?2, retry_until = NULL WHERE url = ?1",
+            params![url, now],
+        )?;
+        if reset {
+            tx.exec(
+                "UPDATE feeds SET error_streak = 0, last_error = NULL, error_kind = NULL, interval_s = NULL WHERE url = ?1",
+                [url],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Some(FeedState::parse(&was)))
+    }
+}
+
+const FEED_COLS: &str = "id, url, name, etag, last_modified, body_hash, first_success_at, last_polled_at, last_status, next_poll_at, error_streak, last_error, items_seen, interval_s, retry_until, state, state_reason, error_kind, last_success_at, fetch_url, url_history, created_at";
 
 fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedRow> {
     Ok(FeedRow {
@@ -232,5 +269,6 @@ fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedRow> {
         last_success_at: r.get(18)?,
         fetch_url: r.get(19)?,
         url_history: r.get(20)?,
+        created_at: r.get(21)?,
     })
 }

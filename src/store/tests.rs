@@ -54,6 +54,7 @@ fn fetched(items: Vec<MatchedArticle>, moved_to: Option<&str>) -> PollOutcome {
         body_hash: format!("h{}", items.len()),
         title: None,
         items,
+        partial: None,
         moved_to: moved_to.map(str::to_string),
         next: NextPoll::default(),
     }

@@ -46,6 +46,8 @@ pub(crate) struct FeedRow {
     pub fetch_url: Option<String>,
     /// The URLs it moved away from, oldest first, one a line.
     pub url_history: Option<String>,
+    /// When the feed was first seen.
+    pub created_at: Timestamp,
 }
 
 /// When a feed is polled next, as decided after a poll.
@@ -252,6 +254,8 @@ pub(crate) enum PollOutcome {
         title: Option<String>,
         /// Its items, matched and routed.
         items: Vec<MatchedArticle>,
+        /// Why the document was read only in part or after repairs.
+        partial: Option<String>,
         /// Where a permanent redirect pointed, if one did.
         moved_to: Option<String>,
         /// The schedule.

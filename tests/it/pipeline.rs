@@ -140,7 +140,17 @@ fn once_end_to_end_then_conditional_get() {
             |r| r.get(0),
         )
         .unwrap();
-    assert!(err.contains("not a readable feed"), "{err}");
+    // It is a feed (it has a feed's root and an item), cut short: unreadable,
+    // not "not a feed" (which could stop it).
+    assert!(err.contains("unreadable feed"), "{err}");
+    let kind: String = db
+        .query_row(
+            "SELECT error_kind FROM feeds WHERE name = 'Broken'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kind, "unreadable");
     assert_eq!(
         count(&db, "SELECT error_streak FROM feeds WHERE name = 'Down'"),
         1

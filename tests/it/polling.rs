@@ -230,7 +230,19 @@ fn scripted_faults_are_recorded_and_healthy_feeds_go_on() {
         .unwrap();
     assert_eq!(n, 1);
 
-    // A page that is never a feed is disabled after three tries, with a reason.
+    // A URL that never served a feed is not stopped early: five answers in
+    // the first three days are not enough...
+    for _ in 0..3 {
+        let _ = once();
+    }
+    assert_eq!(row(&db, "Page").streak, 5);
+    assert_eq!(row(&db, "Page").state, "active");
+    // ...but they are once its first poll is more than three days old.
+    db.execute(
+        "UPDATE feeds SET created_at = created_at - 4 * 86400 WHERE name = 'Page'",
+        [],
+    )
+    .unwrap();
     let _ = once();
     let page = row(&db, "Page");
     assert_eq!(page.state, "disabled");
@@ -241,7 +253,7 @@ fn scripted_faults_are_recorded_and_healthy_feeds_go_on() {
             |r| r.get(0),
         )
         .unwrap();
-    assert!(reason.contains("not a feed"), "{reason}");
+    assert!(reason.contains("never served a feed"), "{reason}");
     let out = run(
         dir.path(),
         &["--config", cfg.to_str().unwrap(), "feeds"],
