@@ -56,15 +56,15 @@ pub(crate) fn parse_feed_http(
     let mut result = run_parser(&doc, base_url);
     // Second chances, each tried only when the first reading failed or found
     // no entry although the document has some.
-    let looks_full = find(&doc, b"<item").is_some()
-        || find(&doc, b"<entry").is_some()
-        || find(&doc, b"\"items\"").is_some();
+    let looks_full = find(&doc, b"item").is_some() || find(&doc, b"entry").is_some();
     let needs_retry = |r: &Result<feed_rs::model::Feed, ParseError>| match r {
         Err(_) => true,
         Ok(f) => f.entries.is_empty() && looks_full,
     };
-    let repairs: [Repair; 5] = [
+    let repairs: [Repair; 7] = [
         fix_default_namespace,
+        salvage::unprefix,
+        salvage::cdf_to_rss,
         fix_rss_version,
         fix_atom03,
         fix_text_types,
@@ -773,6 +773,26 @@ mod tests {
             parse_feed(sy.as_bytes(), None).unwrap().ttl,
             Some(std::time::Duration::from_secs(21_600))
         );
+    }
+
+    #[test]
+    fn rss_in_a_prefixed_namespace_is_read() {
+        let doc = r#"<r:rss version="2.0" xmlns:r="http://backend.userland.com/rss2" xmlns:dc="http://purl.org/dc/elements/1.1/">
+            <r:channel><r:title>T</r:title><r:item><r:title>One</r:title><dc:creator>x</dc:creator></r:item></r:channel></r:rss>"#;
+        let f = parse_feed(doc.as_bytes(), None).unwrap();
+        assert_eq!(f.articles.len(), 1);
+        assert_eq!(f.articles[0].title, "One");
+    }
+
+    #[test]
+    fn channel_definition_format_is_read() {
+        let doc = "<!-- cdf --><CHANNEL HREF=\"http://ex.org/\"><TITLE>C</TITLE>\n<ITEM HREF=\"http://ex.org/1\" LASTMOD=\"2004-04-06T23:05:43-05:00\">\n<TITLE>One</TITLE><ABSTRACT>About &amp; more</ABSTRACT></ITEM>\n<ITEM HREF=\"http://ex.org/2\"></ITEM></CHANNEL>";
+        let f = parse_feed(doc.as_bytes(), None).unwrap();
+        assert_eq!(f.articles.len(), 2);
+        assert_eq!(f.articles[0].title, "One");
+        assert_eq!(f.articles[0].summary, "About & more");
+        assert_eq!(f.articles[0].url.as_deref(), Some("http://ex.org/1"));
+        assert!(f.articles[0].published.is_some());
     }
 
     #[test]

@@ -37,11 +37,11 @@ pub(super) fn held(doc: &[u8]) -> Held {
         return Held::Json(json_items(doc).0.len());
     }
     let (mut items, mut entries) = (0, 0);
-    for (start, name) in start_tags(doc) {
-        let _ = start;
-        match local(name) {
-            b"item" => items += 1,
-            b"entry" => entries += 1,
+    let own = feed_prefixes(doc);
+    for (_, name) in start_tags(doc) {
+        match feed_element(name, &own) {
+            Some(b"item") => items += 1,
+            Some(b"entry") => entries += 1,
             _ => {}
         }
     }
@@ -57,6 +57,135 @@ pub(super) fn held(doc: &[u8]) -> Held {
 pub(super) fn held_at_most(doc: &[u8]) -> usize {
     memchr::memmem::find_iter(doc, b"item").count()
         + memchr::memmem::find_iter(doc, b"entry").count()
+}
+
+/// A Channel Definition Format document (`<CHANNEL>` with `<ITEM HREF=…
+/// LASTMOD=…>` holding `TITLE` and `ABSTRACT`) rewritten as RSS 2.0.
+pub(super) fn cdf_to_rss(doc: &[u8]) -> Option<Vec<u8>> {
+    let text = String::from_utf8_lossy(doc);
+    let c = text.find("<CHANNEL")?;
+    if text.contains("<rss") || text.contains("<feed") {
+        return None;
+    }
+    let body = &text[c..];
+    let field = |s: &str, name: &str| -> Option<String> {
+        let open = s.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = s[open..].find(&format!("</{name}>"))?;
+        Some(escape(&field_text(&s[open..open + end])))
+    };
+    let attr = |s: &str, name: &str| -> Option<String> {
+        let tag = &s[..s.find('>')?];
+        let a = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = tag[a..].find('"')?;
+        Some(escape(&htmlize::unescape(&tag[a..a + end])))
+    };
+    let first_item = body.find("<ITEM").unwrap_or(body.len());
+    let head = &body[..first_item];
+    let mut out = String::from("<rss version=\"2.0\"><channel>");
+    out.push_str(&format!(
+        "<title>{}</title>",
+        field(head, "TITLE").unwrap_or_default()
+    ));
+    if let Some(l) = attr(head, "HREF") {
+        out.push_str(&format!("<link>{l}</link>"));
+    }
+    if let Some(d) = field(head, "ABSTRACT") {
+        out.push_str(&format!("<description>{d}</description>"));
+    }
+    let mut rest = &body[first_item..];
+    while let Some(p) = rest.find("<ITEM") {
+        let item = &rest[p..];
+        let end = item.find("</ITEM>").unwrap_or(item.len());
+        let one = &item[..end];
+        out.push_str("<item>");
+        if let Some(t) = field(one, "TITLE") {
+            out.push_str(&format!("<title>{t}</title>"));
+        }
+        if let Some(l) = attr(one, "HREF") {
+            out.push_str(&format!("<link>{l}</link>"));
+        }
+        if let Some(d) = field(one, "ABSTRACT") {
+            out.push_str(&format!("<description>{d}</description>"));
+        }
+        if let Some(m) = attr(one, "LASTMOD") {
+            out.push_str(&format!("<pubDate>{m}</pubDate>"));
+        }
+        out.push_str("</item>");
+        rest = &item[end.min(item.len())..];
+        if end == item.len() {
+            break;
+        }
+    }
+    out.push_str("</channel></rss>");
+    Some(out.into_bytes())
+}
+
+/// The namespaces of RSS (0.9, 1.0, the 2.0 variants) and Atom.
+pub(super) const FEED_NAMESPACES: [&[u8]; 6] = [
+    b"http://backend.userland.com/rss2",
+    b"http://blogs.law.harvard.edu/tech/rss",
+    b"http://purl.org/rss/1.0/",
+    b"http://my.netscape.com/rdf/simple/0.9/",
+    b"http://www.w3.org/2005/Atom",
+    b"http://purl.org/atom/ns#",
+];
+
+/// The prefixes a document binds to a feed namespace (`xmlns:r=
+/// "http://backend.userland.com/rss2"` makes `r:item` an RSS item).
+pub(super) fn feed_prefixes(doc: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for p in memchr::memmem::find_iter(doc, b"xmlns:") {
+        let rest = &doc[p + 6..];
+        let Some(eq) = rest.iter().position(|&b| b == b'=') else {
+            continue;
+        };
+        let prefix = rest[..eq].trim_ascii();
+        let value = rest[eq + 1..].trim_ascii_start();
+        let Some(&q) = value.first().filter(|q| **q == b'"' || **q == b'\'') else {
+            continue;
+        };
+        let Some(end) = value[1..].iter().position(|&b| b == q) else {
+            continue;
+        };
+        if FEED_NAMESPACES.contains(&&value[1..1 + end])
+            && !out.iter().any(|o: &Vec<u8>| o == prefix)
+        {
+            out.push(prefix.to_vec());
+        }
+    }
+    out
+}
+
+/// The local name of an element that may be a feed's own (no prefix, or a
+/// prefix bound to a feed namespace); `None` for an element of another
+/// vocabulary (`content:item`, `media:content`, …).
+fn feed_element<'a>(name: &'a [u8], own: &[Vec<u8>]) -> Option<&'a [u8]> {
+    match name.iter().position(|&b| b == b':') {
+        None => Some(name),
+        Some(p) if own.iter().any(|o| o.as_slice() == &name[..p]) => Some(&name[p + 1..]),
+        Some(_) => None,
+    }
+}
+
+/// A document whose feed elements carry a prefix bound to a feed namespace
+/// (`<r:rss xmlns:r="http://backend.userland.com/rss2">`), with the
+/// prefix taken off every element, so feed-rs sees plain RSS.
+pub(super) fn unprefix(doc: &[u8]) -> Option<Vec<u8>> {
+    let own = feed_prefixes(doc);
+    let root = start_tags(doc).next()?.1;
+    let p = root.iter().position(|&b| b == b':')?;
+    let prefix = &root[..p];
+    if !own.iter().any(|o| o.as_slice() == prefix) || &root[p + 1..] != b"rss" {
+        return None;
+    }
+    let mut open = b"<".to_vec();
+    open.extend_from_slice(prefix);
+    open.push(b':');
+    let mut close = b"</".to_vec();
+    close.extend_from_slice(prefix);
+    close.push(b':');
+    let a = super::replace_all(doc, &close, b"</").unwrap_or_else(|| doc.to_vec());
+    super::replace_all(&a, &open, b"<")
 }
 
 /// The local part of a qualified name.
@@ -221,9 +350,10 @@ pub(super) fn salvage_xml(
     let item_name: &[u8] = if atom { b"entry" } else { b"item" };
     let bytes = text.as_bytes();
     let tags: Vec<(usize, &[u8])> = start_tags(bytes).collect();
+    let own = feed_prefixes(bytes);
     let starts: Vec<usize> = tags
         .iter()
-        .filter(|(_, n)| local(n) == item_name)
+        .filter(|(_, n)| feed_element(n, &own) == Some(item_name))
         .map(|&(p, _)| p)
         .collect();
     let first = *starts.first()?;
@@ -627,8 +757,9 @@ mod tests {
 
     #[test]
     fn items_are_counted_outside_comments_and_cdata() {
-        let doc = b"<rss><channel><!-- <item> --><item><description><![CDATA[<item>]]></description></item><items/><item/></channel></rss>";
-        assert_eq!(held(doc), Held::Items(2));
+        let doc = b"<rss xmlns:rss='http://purl.org/rss/1.0/'><channel><!-- <item> --><item><description><![CDATA[<item>]]></description></item><items/><item/>\
+                    <content:items><content:item/></content:items><rss:item/></channel></rss>";
+        assert_eq!(held(doc), Held::Items(3));
         let atom = b"<feed xmlns='http://www.w3.org/2005/Atom'><entry/><entry></entry></feed>";
         assert_eq!(held(atom), Held::Entries(2));
         assert_eq!(

@@ -89,8 +89,17 @@ fn item_counts_agree_with_feedparser_on_its_well_formed_files() {
         col("feedparser_bozo"),
     );
     let mut expected: Vec<(String, usize)> = Vec::new();
+    // Source folders in MANIFEST order, for the two halves below.
+    let mut folders: Vec<String> = Vec::new();
     for l in lines {
         let f: Vec<&str> = l.split('\t').collect();
+        let d = f[c_path]
+            .rsplit_once('/')
+            .map_or("", |(d, _)| d)
+            .to_string();
+        if !folders.contains(&d) {
+            folders.push(d);
+        }
         if f.get(c_bozo) == Some(&"no")
             && let Some(Ok(n)) = f.get(c_n).map(|s| s.parse::<usize>())
         {
@@ -127,25 +136,41 @@ fn item_counts_agree_with_feedparser_on_its_well_formed_files() {
             }
         }
     }
-    let mut disagree = Vec::new();
+    // Two halves by source folder (every other folder in MANIFEST order):
+    // the parser's repairs were worked out on the first; the second is
+    // kept as material nobody tuned on. Both are reported and held to 99%.
+    let half = |p: &str| {
+        let d = p.rsplit_once('/').map_or("", |(d, _)| d);
+        folders.iter().position(|f| *f == d).unwrap_or(0) % 2
+    };
+    let mut disagree: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    let mut total = [0usize; 2];
     for (p, n) in &expected {
+        let h = half(p);
+        total[h] += 1;
         let g = got.get(p).copied().unwrap_or(0);
         if g != *n {
-            disagree.push(format!(
+            disagree[h].push(format!(
                 "  {p}: feedparser {n}, newswatch {g}{}",
                 errors.get(p).map(|e| format!(" ({e})")).unwrap_or_default()
             ));
         }
     }
-    let agree = expected.len() - disagree.len();
-    let ratio = agree as f64 / expected.len() as f64;
-    eprintln!(
-        "item counts agree with feedparser on {agree} of {} files ({:.1}%); disagreements:",
-        expected.len(),
-        ratio * 100.0
-    );
-    for d in &disagree {
-        eprintln!("{d}");
+    let mut ratios = [0.0; 2];
+    for h in 0..2 {
+        let agree = total[h] - disagree[h].len();
+        ratios[h] = agree as f64 / total[h] as f64;
+        eprintln!(
+            "{} half: item counts agree with feedparser on {agree} of {} well-formed files ({:.1}%); disagreements:",
+            ["worked-on", "untouched"][h],
+            total[h],
+            ratios[h] * 100.0
+        );
+        for d in &disagree[h] {
+            eprintln!("{d}");
+        }
     }
-    assert!(ratio >= 0.97, "agreement {:.3} is under 0.97", ratio);
+    for (h, r) in ratios.iter().enumerate() {
+        assert!(*r >= 0.99, "half {h}: agreement {r:.3} is under 0.99");
+    }
 }
