@@ -65,6 +65,22 @@ pub struct FeedConfig {
     pub enabled: bool,
 }
 
+impl FeedConfig {
+    /// What identifies the feed's entry in the config: a reload that changes
+    /// it restarts a stopped feed.
+    pub fn fingerprint(&self) -> String {
+        let entry = format!(
+            "{}\n{}\n{}\n{}\n{}",
+            self.url,
+            self.name,
+            self.interval.as_secs(),
+            self.tags.join(","),
+            self.enabled
+        );
+        crate::text::hex_digest(&[entry.as_bytes()])[..16].to_string()
+    }
+}
+
 /// The kinds of sink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SinkKind {

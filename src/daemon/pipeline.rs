@@ -79,7 +79,21 @@ pub(crate) async fn poll_feed(
     now: Timestamp,
 ) -> Result<Polled, store::StoreError> {
     crate::fault::hit("poll", &feed.url);
-    let row = store.ensure_feed(&feed.url, &feed.name, now).await?;
+    let mut row = store.ensure_feed(&feed.url, &feed.name, now).await?;
+    if row.state != FeedState::Active {
+        let entry = feed.fingerprint();
+        match row.stopped_entry.as_deref() {
+            // Stopped with this very entry: it stays stopped.
+            Some(e) if e == entry => {}
+            // The entry changed since (a reload, an edit): restarted.
+            Some(_) => {
+                tracing::info!(feed = %feed.name, url = %feed.url, was = %row.state, "the feed's entry changed since it was stopped; polling it again");
+                store.restart_feed(&feed.url, false, now).await?;
+                row = store.ensure_feed(&feed.url, &feed.name, now).await?;
+            }
+            None => store.set_stopped_entry(row.id, &entry).await?,
+        }
+    }
     let skip = if row.state != FeedState::Active {
         let why = format!(
             "{}: {}",

@@ -226,7 +226,7 @@ impl Store {
             return Ok(None);
         };
         tx.exec(
-            "UPDATE feeds SET state = 'active', state_reason = NULL, next_poll_at = ?2, retry_until = NULL WHERE url = ?1",
+            "UPDATE feeds SET state = 'active', state_reason = NULL, stopped_entry = NULL, next_poll_at = ?2, retry_until = NULL WHERE url = ?1",
             params![url, now],
         )?;
         if reset {
@@ -240,7 +240,22 @@ impl Store {
     }
 }
 
-const FEED_COLS: &str = "id, url, name, etag, last_modified, body_hash, first_success_at, last_polled_at, last_status, next_poll_at, error_streak, last_error, items_seen, interval_s, retry_until, state, state_reason, error_kind, last_success_at, fetch_url, url_history, created_at";
+impl Store {
+    /// Remembers the config entry (its fingerprint) a stopped feed had.
+    pub(crate) fn set_stopped_entry(
+        &mut self,
+        feed_id: i64,
+        fingerprint: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.exec(
+            "UPDATE feeds SET stopped_entry = ?2 WHERE id = ?1",
+            params![feed_id, fingerprint],
+        )?;
+        Ok(())
+    }
+}
+
+const FEED_COLS: &str = "id, url, name, etag, last_modified, body_hash, first_success_at, last_polled_at, last_status, next_poll_at, error_streak, last_error, items_seen, interval_s, retry_until, state, state_reason, error_kind, last_success_at, fetch_url, url_history, created_at, stopped_entry";
 
 fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedRow> {
     Ok(FeedRow {
@@ -270,5 +285,6 @@ fn feed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedRow> {
         fetch_url: r.get(19)?,
         url_history: r.get(20)?,
         created_at: r.get(21)?,
+        stopped_entry: r.get(22)?,
     })
 }

@@ -170,4 +170,10 @@ CREATE TABLE sink_state (
 );
 "#,
     ),
+    (
+        "a stopped feed remembers its config entry: a reload that changes it restarts the feed",
+        r#"
+ALTER TABLE feeds ADD COLUMN stopped_entry TEXT;
+"#,
+    ),
 ];

@@ -20,6 +20,17 @@ type Tx<T> = oneshot::Sender<Result<T, StoreError>>;
 /// What the store thread is asked to do: one variant per operation of
 /// [`Handle`], with the channel its answer goes back on.
 enum Cmd {
+    RestartFeed {
+        url: String,
+        reset: bool,
+        now: Timestamp,
+        reply: Tx<Option<super::types::FeedState>>,
+    },
+    SetStoppedEntry {
+        feed_id: i64,
+        fingerprint: String,
+        reply: Tx<()>,
+    },
     EnsureFeed {
         url: String,
         name: String,
@@ -126,6 +137,8 @@ impl Cmd {
     /// The command's name (for fault injection and logs).
     fn name(&self) -> &'static str {
         match self {
+            Cmd::RestartFeed { .. } => "restart_feed",
+            Cmd::SetStoppedEntry { .. } => "set_stopped_entry",
             Cmd::EnsureFeed { .. } => "ensure_feed",
             Cmd::Feeds { .. } => "feeds",
             Cmd::RecordPoll { .. } => "record_poll",
@@ -148,6 +161,17 @@ impl Cmd {
     /// Runs the command on `s`; says whether it succeeded, and the answer.
     fn run(self, s: &mut Store) -> (bool, Reply) {
         match self {
+            Cmd::RestartFeed {
+                url,
+                reset,
+                now,
+                reply,
+            } => held(reply, s.restart_feed(&url, reset, now)),
+            Cmd::SetStoppedEntry {
+                feed_id,
+                fingerprint,
+                reply,
+            } => held(reply, s.set_stopped_entry(feed_id, &fingerprint)),
             Cmd::EnsureFeed {
                 url,
                 name,
@@ -361,6 +385,38 @@ impl Handle {
     }
 
     /// The feed row for `url`, created (with `name`) if needed.
+    /// Puts a stopped feed back in the schedule (see `Store::restart_feed`).
+    pub(crate) async fn restart_feed(
+        &self,
+        url: &str,
+        reset: bool,
+        now: Timestamp,
+    ) -> Result<Option<super::types::FeedState>, StoreError> {
+        let url = url.to_string();
+        self.ask(|reply| Cmd::RestartFeed {
+            url,
+            reset,
+            now,
+            reply,
+        })
+        .await
+    }
+
+    /// Remembers the config entry a stopped feed had.
+    pub(crate) async fn set_stopped_entry(
+        &self,
+        feed_id: i64,
+        fingerprint: &str,
+    ) -> Result<(), StoreError> {
+        let fingerprint = fingerprint.to_string();
+        self.ask(|reply| Cmd::SetStoppedEntry {
+            feed_id,
+            fingerprint,
+            reply,
+        })
+        .await
+    }
+
     pub(crate) async fn ensure_feed(
         &self,
         url: &str,

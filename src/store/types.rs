@@ -48,6 +48,8 @@ pub(crate) struct FeedRow {
     pub url_history: Option<String>,
     /// When the feed was first seen.
     pub created_at: Timestamp,
+    /// The fingerprint of the feed's config entry when it was stopped.
+    pub stopped_entry: Option<String>,
 }
 
 /// When a feed is polled next, as decided after a poll.

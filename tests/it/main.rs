@@ -7,6 +7,7 @@ mod corpus;
 mod delivery;
 mod pipeline;
 mod polling;
+mod reading;
 mod rules;
 mod service;
 mod supervision;
