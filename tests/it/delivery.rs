@@ -258,6 +258,21 @@ fn a_410_disables_the_sink_until_it_is_enabled() {
         None,
     );
     assert!(!unknown.status.success());
+    // Disabled again; a config that gives the sink a new address enables it.
+    srv.set("/feed.xml", feed(4, ""), "application/rss+xml", None);
+    srv.hook_failing_with("/hook", 1, 410, "");
+    let out = once(dir.path(), &cfg, "2s");
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert_eq!(listed(dir.path(), &cfg).0[0]["state"], "disabled");
+    srv.hook("/new-hook", 0, 0);
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(&srv.url("/hook"), &srv.url("/new-hook"));
+    std::fs::write(&cfg, text).unwrap();
+    let out = once(dir.path(), &cfg, "5s");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("enabled again"), "{}", stderr(&out));
+    assert_eq!(srv.posts("/new-hook").len(), 1);
 }
 
 /// A receiver that hangs past the sink's `timeout` is abandoned then, and
