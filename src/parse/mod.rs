@@ -776,6 +776,28 @@ mod tests {
     }
 
     #[test]
+    fn a_feed_wrapped_in_an_xhtml_page_and_atom_xhtml_content() {
+        let doc = r#"<!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><head><title>Page</title></head><body><pre>
+<rss version="2.0"><channel><title>T</title><item><title>One</title><guid>1</guid></item><item><title>Two</title><guid>2</guid></item></channel></rss>
+</pre></body></html>"#;
+        let f = parse_feed(doc.as_bytes(), None).unwrap();
+        let titles: Vec<&str> = f.articles.iter().map(|a| a.title.as_str()).collect();
+        assert_eq!(titles, ["One", "Two"]);
+        assert!(f.partial.is_some());
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>x</id><updated>2026-01-01T00:00:00Z</updated>
+<entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">An <b>xhtml</b> title</div></title><id>e1</id><updated>2026-01-01T00:00:00Z</updated>
+<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Body <i>here</i></p></div></content></entry></feed>"#;
+        let f = parse_feed(atom.as_bytes(), None).unwrap();
+        assert_eq!(f.articles[0].title, "An xhtml title");
+        assert!(
+            f.articles[0].content.contains("Body here"),
+            "{:?}",
+            f.articles[0]
+        );
+        assert_eq!(f.partial, None);
+    }
+
+    #[test]
     fn rss_in_a_prefixed_namespace_is_read() {
         let doc = r#"<r:rss version="2.0" xmlns:r="http://backend.userland.com/rss2" xmlns:dc="http://purl.org/dc/elements/1.1/">
             <r:channel><r:title>T</r:title><r:item><r:title>One</r:title><dc:creator>x</dc:creator></r:item></r:channel></r:rss>"#;
