@@ -511,7 +511,7 @@ fn first_attr(s: &str, name: &str, attr: &str) -> Option<String> {
     let tag = &s[p..p + s[p..].find('>')?];
     let a = tag.find(&format!("{attr}="))?;
     let v = &tag[a + attr.len() + 1..];
-    let q = v.chars().next()?;
+    let q = v.chars().next().filter(|c| *c == '"' || *c == '\'')?;
     let end = v[1..].find(q)?;
     Some(htmlize::unescape(&v[1..1 + end]).into_owned())
 }
@@ -765,6 +765,28 @@ mod tests {
         assert_eq!(
             held(br#"{"version":"x","items":[{"id":"1"},{"id":"2"},{"id""#),
             Held::Json(2)
+        );
+    }
+
+    #[test]
+    fn fields_are_found_in_any_markup_without_a_panic() {
+        for junk in [
+            "<link href=é>",
+            "<link href=\"x",
+            "<title>é",
+            "<title",
+            "<",
+            "&#xFFFFFFFF;&#0;&",
+        ] {
+            let _ = first_attr(junk, "link", "href");
+            let _ = first_field(junk, "title");
+            let _ = rebuild(junk, true);
+            let _ = rebuild(junk, false);
+            let _ = namespace_decls(junk, false);
+        }
+        assert_eq!(
+            first_attr("<link href='a&amp;b'/>", "link", "href").as_deref(),
+            Some("a&b")
         );
     }
 
