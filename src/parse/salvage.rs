@@ -34,7 +34,16 @@ impl Held {
 /// comments and CDATA sections, or the members of a JSON Feed's `items`.
 pub(super) fn held(doc: &[u8]) -> Held {
     if doc.first() == Some(&b'{') {
-        return Held::Json(json_items(doc).0.len());
+        // Counted without building the items (the common, whole case).
+        #[derive(serde::Deserialize)]
+        struct Count {
+            #[serde(default)]
+            items: Vec<serde::de::IgnoredAny>,
+        }
+        return match serde_json::from_slice::<Count>(doc) {
+            Ok(c) => Held::Json(c.items.len()),
+            Err(_) => Held::Json(json_items(doc).0.len()),
+        };
     }
     let (mut items, mut entries) = (0, 0);
     let own = feed_prefixes(doc);
