@@ -136,12 +136,19 @@ impl Diagnostics {
     /// Records a problem at `span` of `file`.
     pub(crate) fn issue(&mut self, file: usize, span: Range<usize>, message: impl Into<String>) {
         let (path, text) = &self.files[file];
-        let start = span.start.min(text.len());
+        // Spans from decoded strings can land inside a character: snap back.
+        let mut start = span.start.min(text.len());
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
         let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
         let line = text[..start].matches('\n').count() + 1;
         let col = text[line_start..start].chars().count() + 1;
-        let end = span.end.clamp(start, line_end);
+        let mut end = span.end.clamp(start, line_end);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
         let width = text[start..end].chars().count();
         self.issues.push(ConfigIssue {
             file: path.clone(),
