@@ -152,7 +152,8 @@ pub(crate) async fn run(out: &mut (dyn Write + Send)) -> Result<()> {
     )?;
 
     let handle = store::Handle::spawn(Store::open(&cfg.storage.path)?);
-    let fetcher = Fetcher::new(&cfg.http).map_err(anyhow::Error::msg)?;
+    let fetcher =
+        Fetcher::new(&cfg.http, cfg.full_text.allow_private).map_err(anyhow::Error::msg)?;
     let client = service::delivery_client(&cfg).map_err(anyhow::Error::msg)?;
     let ctx = daemon::PollCtx::new(Arc::clone(&cfg), fetcher, handle.clone());
     let rep = daemon::poll_all(&ctx, false).await?;

@@ -1,14 +1,25 @@
-//! Fetching feed documents over HTTP: the one `reqwest::Client` for feeds,
-//! conditional GET, redirects, timeouts, the body cap, and classifying
-//! failures.
+//! Fetching over HTTP: the `reqwest::Client`s for feeds and article pages,
+//! conditional GET, redirects, timeouts, the body cap, the address guard,
+//! and classifying failures.
 //!
 //! Knows nothing of parsing, rules or the database: it turns a URL and the
 //! validators from the last poll into a [`FetchOutcome`] or a
-//! [`FetchError`].
+//! [`FetchError`], and an article link into a [`Page`].
+//!
+//! The address guard: a URL the admin wrote (a feed, and any link on that
+//! feed's own origin) is trusted as written. Every other address (an
+//! article link from feed content, a redirect hop to another origin) may
+//! reach only public addresses unless `full_text.allow_private` is set: an
+//! IP literal is checked before the request, a name on the address it
+//! resolves to at connect time ([`PublicOnly`], the guarded client's
+//! resolver), so every hop is checked again and a name that re-resolves
+//! to a private address (DNS rebinding) is refused.
 
 use crate::config::HttpConfig;
 use crate::model::{FetchOutcome, Validators};
 use reqwest::header::{self, HeaderMap, HeaderValue};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Why a fetch failed.
@@ -29,11 +40,16 @@ pub(crate) enum FetchError {
         retry_after: Option<Duration>,
     },
     /// The body is larger than `http.max_body`.
-    #[error("body larger than the {0}-byte limit (http.max_body)")]
+    #[error(
+        "body larger than the {0}-byte limit (http.max_body, or full_text.max_body for a page)"
+    )]
     TooLarge(u64),
     /// Too many redirects or another protocol problem.
     #[error("{0}")]
     Protocol(String),
+    /// The address guard refused an untrusted address.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 impl FetchError {
@@ -42,7 +58,7 @@ impl FetchError {
         use crate::model::ErrorKind;
         match self {
             FetchError::Timeout => ErrorKind::Timeout,
-            FetchError::Connect(_) => ErrorKind::Connect,
+            FetchError::Connect(_) | FetchError::Refused(_) => ErrorKind::Connect,
             FetchError::Status { status, .. } if *status == 429 => ErrorKind::RateLimited,
             FetchError::Status { status, .. } if *status == 410 => ErrorKind::Gone,
             FetchError::Status { status, .. } if *status >= 500 => ErrorKind::Http5xx,
@@ -87,24 +103,142 @@ pub(crate) fn build_client(
 /// Redirect hops followed before giving up.
 pub(crate) const MAX_REDIRECTS: usize = 5;
 
-/// The feed fetcher: one client, one body cap.
+/// Whether `ip` is a public address: not loopback, private, link-local,
+/// CGNAT (100.64/10), NAT64 (64:ff9b::/96, 64:ff9b:1::/48), unique-local,
+/// multicast, documentation, benchmarking, reserved or unspecified. An
+/// IPv4-mapped or IPv4-compatible IPv6 address is judged as its IPv4
+/// address.
+pub(crate) fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_v4(v4);
+            }
+            let s = v6.segments();
+            // ::a.b.c.d (deprecated IPv4-compatible), but not :: or ::1.
+            if s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1) {
+                return is_public_v4(Ipv4Addr::new(
+                    (s[6] >> 8) as u8,
+                    s[6] as u8,
+                    (s[7] >> 8) as u8,
+                    s[7] as u8,
+                ));
+            }
+            !(v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
+                || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || (s[0] & 0xffc0) == 0xfec0 // site-local fec0::/10
+                || (s[0] == 0x64 && s[1] == 0xff9b) // NAT64 64:ff9b::/96 and 64:ff9b:1::/48
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[0] == 0x0100 && s[1..4] == [0; 3])) // discard-only 100::/64
+        }
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let o = ip.octets();
+    !(ip.is_unspecified()
+        || o[0] == 0 // 0.0.0.0/8
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || (o[0] == 100 && (o[1] & 0xc0) == 64) // CGNAT 100.64.0.0/10
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF 192.0.0.0/24
+        || ip.is_documentation()
+        || (o[0] == 198 && (o[1] & 0xfe) == 18) // benchmarking 198.18.0.0/15
+        || ip.is_multicast()
+        || o[0] >= 240) // reserved and broadcast
+}
+
+/// Names under the special-use top-level domains `example`, `invalid` and
+/// `test` (RFC 6761): no public site has one, so an untrusted link to one
+/// is refused without a lookup.
+fn is_special_use(domain: &str) -> bool {
+    let d = domain.trim_end_matches('.').to_ascii_lowercase();
+    let tld = d.rsplit('.').next().unwrap_or("");
+    matches!(tld, "example" | "invalid" | "test")
+}
+
+/// The guarded client's resolver: a name resolves to its public addresses
+/// only, and one with none is refused. It runs for every new connection,
+/// so each redirect hop is checked on the address actually connected to.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> =
+                all.iter().copied().filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                let shown: Vec<String> = all.iter().map(|a| a.ip().to_string()).collect();
+                return Err(format!(
+                    "{host} resolves to no public address ({}); set full_text.allow_private to allow it",
+                    shown.join(", ")
+                )
+                .into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// An article page as fetched.
+#[derive(Debug)]
+pub(crate) struct Page {
+    /// The body (at most the page cap).
+    pub bytes: Vec<u8>,
+    /// The URL after redirects.
+    pub final_url: String,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
+}
+
+/// The fetcher: one trusted client, one guarded client, the body cap.
 #[derive(Clone)]
 pub(crate) struct Fetcher {
     client: reqwest::Client,
+    guarded: reqwest::Client,
+    max_body: u64,
+    allow_private: bool,
+}
+
+/// What one request wants back.
+struct Want {
+    headers: HeaderMap,
+    /// Hops on this origin use the trusted client.
+    trusted: url::Origin,
     max_body: u64,
 }
 
 impl Fetcher {
-    /// Builds the fetcher from `[http]`.
-    pub(crate) fn new(cfg: &HttpConfig) -> Result<Fetcher, String> {
+    /// Builds the fetcher from `[http]`; `allow_private` lifts the address
+    /// guard (`full_text.allow_private`).
+    pub(crate) fn new(cfg: &HttpConfig, allow_private: bool) -> Result<Fetcher, String> {
+        install_crypto_provider();
+        let guarded = reqwest::Client::builder()
+            .user_agent(cfg.user_agent.as_str())
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(PublicOnly))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Fetcher {
             client: build_client(&cfg.user_agent, cfg.timeout, cfg.connect_timeout)?,
+            guarded,
             max_body: cfg.max_body,
+            allow_private,
         })
     }
 
     /// GETs `url`, sending `If-None-Match` / `If-Modified-Since` from
-    /// `validators`.
+    /// `validators`. The URL is trusted; a redirect to another origin is
+    /// guarded.
     pub(crate) async fn get(
         &self,
         url: &str,
@@ -131,18 +265,139 @@ impl Fetcher {
         {
             headers.insert(header::IF_MODIFIED_SINCE, v);
         }
-        // Redirects are followed here, not by reqwest, so that the kind of
-        // every hop is known: only a chain of permanent ones (301/308) may
-        // move a feed.
-        let mut current =
+        let start =
             url::Url::parse(url).map_err(|e| FetchError::Protocol(format!("bad URL: {e}")))?;
+        let want = Want {
+            headers,
+            trusted: start.origin(),
+            max_body: self.max_body,
+        };
+        let (resp, moved_to) = self.follow(start, &want).await?;
+        let status = resp.status().as_u16();
+        if status == 304 {
+            return Ok(FetchOutcome::NotModified { status, moved_to });
+        }
+        let resp = check_status(resp)?;
+        let h = resp.headers();
+        let text =
+            |n: header::HeaderName| h.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let new_validators = Validators {
+            etag: text(header::ETAG),
+            last_modified: text(header::LAST_MODIFIED),
+        };
+        let content_type = text(header::CONTENT_TYPE);
+        let max_age = text(header::CACHE_CONTROL).and_then(|cc| {
+            cc.split(',')
+                .filter_map(|d| d.trim().strip_prefix("max-age="))
+                .find_map(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs)
+        });
+        let final_url = resp.url().to_string();
+        let bytes = read_body(resp, want.max_body).await?;
+        Ok(FetchOutcome::Body {
+            status,
+            bytes,
+            final_url,
+            validators: new_validators,
+            content_type,
+            max_age,
+            moved_to,
+        })
+    }
+
+    /// GETs an article page at `url` (a link from feed content, so
+    /// untrusted unless on `trusted`'s origin: the feed's own), at most
+    /// `max_body` bytes of it.
+    pub(crate) async fn page(
+        &self,
+        url: &str,
+        trusted: &str,
+        max_body: u64,
+    ) -> Result<Page, FetchError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/html, application/xhtml+xml;q=0.9, */*;q=0.5"),
+        );
+        let start =
+            url::Url::parse(url).map_err(|e| FetchError::Protocol(format!("bad URL: {e}")))?;
+        if !matches!(start.scheme(), "http" | "https") {
+            return Err(FetchError::Refused(format!(
+                "{url}: only http and https links are fetched"
+            )));
+        }
+        // An unparsable feed URL trusts nothing (an opaque origin equals
+        // no other).
+        let trusted = url::Url::parse(trusted)
+            .map(|u| u.origin())
+            .unwrap_or_else(|_| url::Origin::new_opaque());
+        let want = Want {
+            headers,
+            trusted,
+            max_body,
+        };
+        let (resp, _) = self.follow(start, &want).await?;
+        let resp = check_status(resp)?;
+        let content_type = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let final_url = resp.url().to_string();
+        let bytes = read_body(resp, max_body).await?;
+        Ok(Page {
+            bytes,
+            final_url,
+            content_type,
+        })
+    }
+
+    /// The client for one hop to `u`: the trusted one on the trusted
+    /// origin (or with the guard lifted), else the guarded one, after an
+    /// IP literal is checked here (the resolver never sees it).
+    fn client_for(&self, u: &url::Url, want: &Want) -> Result<&reqwest::Client, FetchError> {
+        if self.allow_private || u.origin() == want.trusted {
+            return Ok(&self.client);
+        }
+        let literal = match u.host() {
+            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(ip) = literal
+            && !is_public(ip)
+        {
+            return Err(FetchError::Refused(format!(
+                "{u}: {ip} is not a public address; set full_text.allow_private to allow it"
+            )));
+        }
+        if let Some(url::Host::Domain(d)) = u.host()
+            && is_special_use(d)
+        {
+            return Err(FetchError::Refused(format!(
+                "{u}: {d} is a special-use name (RFC 6761), never a public site"
+            )));
+        }
+        Ok(&self.guarded)
+    }
+
+    /// Sends the request and follows redirects by hand, so that the kind of
+    /// every hop is known (only a chain of permanent ones, 301/308, may
+    /// move a feed) and every hop's address is guarded. Returns the final
+    /// answer and, for a chain of permanent redirects, where it ended.
+    async fn follow(
+        &self,
+        start: url::Url,
+        want: &Want,
+    ) -> Result<(reqwest::Response, Option<String>), FetchError> {
+        let mut current = start;
         let mut visited = vec![current.clone()];
         let mut all_permanent = true;
-        let mut resp = loop {
+        let resp = loop {
             let resp = self
-                .client
+                .client_for(&current, want)?
                 .get(current.clone())
-                .headers(headers.clone())
+                .headers(want.headers.clone())
                 .send()
                 .await
                 .map_err(classify)?;
@@ -162,6 +417,11 @@ impl Fetcher {
             let next = current
                 .join(loc.trim())
                 .map_err(|e| FetchError::Protocol(format!("bad redirect Location {loc:?}: {e}")))?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(FetchError::Protocol(format!(
+                    "redirect to {next}: only http and https are followed"
+                )));
+            }
             if visited.contains(&next) {
                 return Err(FetchError::Protocol(format!(
                     "redirect loop through {next}"
@@ -177,57 +437,120 @@ impl Fetcher {
             current = next;
         };
         let moved_to = (visited.len() > 1 && all_permanent).then(|| current.to_string());
-        let status = resp.status().as_u16();
-        if status == 304 {
-            return Ok(FetchOutcome::NotModified { status, moved_to });
+        Ok((resp, moved_to))
+    }
+}
+
+/// An error status as a [`FetchError`] (with its `Retry-After`).
+fn check_status(resp: reqwest::Response) -> Result<reqwest::Response, FetchError> {
+    if resp.status().is_success() {
+        return Ok(resp);
+    }
+    let retry_after = resp
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    Err(FetchError::Status {
+        status: resp.status().as_u16(),
+        retry_after,
+    })
+}
+
+/// The body, refused as soon as it passes `max_body` (decompressed).
+async fn read_body(mut resp: reqwest::Response, max_body: u64) -> Result<Vec<u8>, FetchError> {
+    if let Some(len) = resp.content_length()
+        && len > max_body
+    {
+        return Err(FetchError::TooLarge(max_body));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+        if bytes.len() as u64 + chunk.len() as u64 > max_body {
+            return Err(FetchError::TooLarge(max_body));
         }
-        if !resp.status().is_success() {
-            let retry_after = resp
-                .headers()
-                .get(header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after);
-            return Err(FetchError::Status {
-                status,
-                retry_after,
-            });
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        let private = [
+            "0.0.0.0",
+            "0.1.2.3",
+            "10.1.2.3",
+            "100.64.0.1",
+            "100.127.255.254",
+            "127.0.0.1",
+            "127.9.9.9",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.0.0.8",
+            "192.0.2.1",
+            "192.168.1.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::808:808",
+            "64:ff9b:1::1",
+            "2001:db8::1",
+            "100::1",
+        ];
+        for a in private {
+            let ip: IpAddr = a.parse().unwrap();
+            assert!(!is_public(ip), "{a} must not be public");
         }
-        if let Some(len) = resp.content_length()
-            && len > self.max_body
-        {
-            return Err(FetchError::TooLarge(self.max_body));
+        let public = [
+            "1.1.1.1",
+            "8.8.8.8",
+            "100.63.255.255",
+            "100.128.0.1",
+            "172.15.255.255",
+            "172.32.0.1",
+            "192.0.1.1",
+            "198.17.255.255",
+            "198.20.0.1",
+            "223.255.255.255",
+            "2001:4860:4860::8888",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9a::1",
+        ];
+        for a in public {
+            let ip: IpAddr = a.parse().unwrap();
+            assert!(is_public(ip), "{a} must be public");
         }
-        let h = resp.headers();
-        let text =
-            |n: header::HeaderName| h.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let new_validators = Validators {
-            etag: text(header::ETAG),
-            last_modified: text(header::LAST_MODIFIED),
-        };
-        let content_type = text(header::CONTENT_TYPE);
-        let max_age = text(header::CACHE_CONTROL).and_then(|cc| {
-            cc.split(',')
-                .filter_map(|d| d.trim().strip_prefix("max-age="))
-                .find_map(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs)
-        });
-        let final_url = resp.url().to_string();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-            if bytes.len() as u64 + chunk.len() as u64 > self.max_body {
-                return Err(FetchError::TooLarge(self.max_body));
-            }
-            bytes.extend_from_slice(&chunk);
+    }
+
+    #[test]
+    fn special_use_names_are_known() {
+        for d in ["news.example", "WIRE.DEMO.INVALID", "a.test.", "example"] {
+            assert!(is_special_use(d), "{d}");
         }
-        Ok(FetchOutcome::Body {
-            status,
-            bytes,
-            final_url,
-            validators: new_validators,
-            content_type,
-            max_age,
-            moved_to,
-        })
+        for d in ["example.org", "test.com", "invalid.net", "localhost"] {
+            assert!(!is_special_use(d), "{d}");
+        }
     }
 }
 

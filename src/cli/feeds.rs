@@ -94,7 +94,8 @@ pub(super) fn feeds_enable(path: &Path, url: &str, reset: bool) -> Result<u8> {
 pub(super) fn feeds_test(path: &Path, url: &str) -> Result<u8> {
     let cfg = load_config(path)?;
     let url = config::normalize_feed_url(url).map_err(anyhow::Error::msg)?;
-    let fetcher = crate::fetch::Fetcher::new(&cfg.http).map_err(anyhow::Error::msg)?;
+    let fetcher = crate::fetch::Fetcher::new(&cfg.http, cfg.full_text.allow_private)
+        .map_err(anyhow::Error::msg)?;
     let rt = super::runtime()?;
     let got = rt.block_on(fetcher.get(&url, &crate::model::Validators::default()));
     let (bytes, final_url, content_type, status) = match got {

@@ -36,7 +36,8 @@ pub(super) fn once(path: &Path, deliver_timeout: Duration, progress: bool) -> Re
     let cfg = Arc::new(load_config(path)?);
     let _lock = store::lock(&cfg.storage.path)?;
     let handle = store::Handle::open(&cfg.storage.path)?;
-    let fetcher = Fetcher::new(&cfg.http).map_err(anyhow::Error::msg)?;
+    let fetcher =
+        Fetcher::new(&cfg.http, cfg.full_text.allow_private).map_err(anyhow::Error::msg)?;
     let client = service::delivery_client(&cfg).map_err(anyhow::Error::msg)?;
     let rt = runtime()?;
     let mut dead = 0;

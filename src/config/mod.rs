@@ -25,13 +25,13 @@ mod validate;
 pub use diag::{ConfigError, ConfigIssue};
 pub use secrets::Secret;
 pub use types::{
-    Config, DEFAULT_RETRY, EmailConfig, FeedConfig, HttpConfig, PollConfig, SinkConfig, SinkKind,
-    SmtpTls, StorageConfig,
+    Config, DEFAULT_RETRY, EmailConfig, FeedConfig, FullTextConfig, HttpConfig, PollConfig,
+    SinkConfig, SinkKind, SmtpTls, StorageConfig,
 };
 pub use validate::normalize_feed_url;
 
 use diag::Diagnostics;
-use raw::{RawFeed, RawHttp, RawPoll, RawSink, RawStorage};
+use raw::{RawFeed, RawFullText, RawHttp, RawPoll, RawSink, RawStorage};
 use std::path::Path;
 use toml::Spanned;
 use toml::de::DeTable;
@@ -62,6 +62,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let storage = validate::storage(&mut dg, main, &raw.storage);
     let http = validate::http(&mut dg, main, &raw.http);
     let poll = validate::poll(&mut dg, main, &raw.poll);
+    let full_text = validate::full_text(&mut dg, main, &raw.full_text);
     let feeds = validate::feeds(&mut dg, raw.feeds, &poll);
 
     // Rule packs.
@@ -83,6 +84,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         storage,
         http,
         poll,
+        full_text,
         feeds,
         sinks,
         rules,
@@ -100,6 +102,7 @@ struct MainFile {
     storage: RawStorage,
     http: RawHttp,
     poll: RawPoll,
+    full_text: RawFullText,
     /// With the index of the file each is written in (the main file, then
     /// included feed lists).
     feeds: Vec<(usize, RawFeed)>,
@@ -117,6 +120,7 @@ fn split_main(dg: &mut Diagnostics, main: usize, top: DeTable<'_>) -> MainFile {
             "storage" => raw.storage = dg.de(main, v).unwrap_or_default(),
             "http" => raw.http = dg.de(main, v).unwrap_or_default(),
             "poll" => raw.poll = dg.de(main, v).unwrap_or_default(),
+            "full_text" => raw.full_text = dg.de(main, v).unwrap_or_default(),
             "feed" => include::collect_array(dg, main, v, |dg, item| {
                 if let Some(f) = dg.de::<RawFeed>(main, item) {
                     raw.feeds.push((main, f));
@@ -131,7 +135,7 @@ fn split_main(dg: &mut Diagnostics, main: usize, top: DeTable<'_>) -> MainFile {
                 main,
                 key_span,
                 format!(
-                    "unknown key `{other}`; expected one of rules, include, storage, http, poll, feed, sink"
+                    "unknown key `{other}`; expected one of rules, include, storage, http, poll, full_text, feed, sink"
                 ),
             ),
         }

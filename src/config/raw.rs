@@ -80,6 +80,29 @@ pub struct RawFeed {
     pub tags: Vec<String>,
     /// Set to false to keep the feed configured but not polled.
     pub enabled: Option<bool>,
+    /// `true`: fetch the article page of every short item of this feed
+    /// (not only those the rules' terms touch); `false`: never for this
+    /// feed. Default: `[full_text]` decides.
+    pub full_text: Option<bool>,
+}
+
+/// `[full_text]`: the article page of short items the rules touch.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFullText {
+    /// Fetch article pages at all (default true).
+    pub enabled: Option<bool>,
+    /// An item is short when its feed text has fewer words than this.
+    pub min_words: Option<Spanned<i64>>,
+    /// The longest an item waits for its page (then goes on with its feed text).
+    pub timeout: Option<Spanned<String>>,
+    /// Article fetches started per minute, at most.
+    pub per_minute: Option<Spanned<i64>>,
+    /// Largest article page read (after decompression).
+    pub max_body: Option<Spanned<SizeValue>>,
+    /// Let article links (and feed redirects) reach loopback, private,
+    /// link-local, CGNAT and NAT64 addresses.
+    pub allow_private: Option<bool>,
 }
 
 /// One `[[sink]]`.

@@ -50,6 +50,36 @@ pub struct PollConfig {
     pub backfill: Duration,
 }
 
+/// `[full_text]`, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FullTextConfig {
+    /// Fetch article pages at all.
+    pub enabled: bool,
+    /// Feed text under this many words is short.
+    pub min_words: usize,
+    /// The longest an item waits for its page.
+    pub timeout: Duration,
+    /// Article fetches started per minute, at most.
+    pub per_minute: usize,
+    /// Body cap for one page, in bytes (decompressed).
+    pub max_body: u64,
+    /// Article links may reach private addresses.
+    pub allow_private: bool,
+}
+
+impl Default for FullTextConfig {
+    fn default() -> FullTextConfig {
+        FullTextConfig {
+            enabled: true,
+            min_words: 80,
+            timeout: Duration::from_secs(10),
+            per_minute: 60,
+            max_body: 2 << 20,
+            allow_private: false,
+        }
+    }
+}
+
 /// One feed, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedConfig {
@@ -63,6 +93,9 @@ pub struct FeedConfig {
     pub tags: Vec<String>,
     /// False: configured but not polled.
     pub enabled: bool,
+    /// `Some(true)`: every short item's page is fetched; `Some(false)`:
+    /// none; `None`: those the rules' terms touch.
+    pub full_text: Option<bool>,
 }
 
 impl FeedConfig {
@@ -289,6 +322,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Polling settings.
     pub poll: PollConfig,
+    /// Article pages of short items.
+    pub full_text: FullTextConfig,
     /// Feeds, from the main file and its includes.
     pub feeds: Vec<FeedConfig>,
     /// Sinks.

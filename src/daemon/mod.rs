@@ -5,6 +5,7 @@
 
 pub(crate) mod control;
 pub(crate) mod dispatch;
+pub(crate) mod fulltext;
 pub(crate) mod hosts;
 pub(crate) mod pipeline;
 pub(crate) mod scheduler;
@@ -65,6 +66,8 @@ pub(crate) struct PollCtx {
     pub gate: Arc<hosts::HostGate>,
     /// Feeds fetched at once.
     pub global: Arc<Semaphore>,
+    /// Article pages started per minute.
+    pub limiter: Arc<fulltext::Limiter>,
 }
 
 impl PollCtx {
@@ -75,26 +78,30 @@ impl PollCtx {
             cfg.http.per_host,
             cfg.http.host_spacing,
         ));
+        let limiter = Arc::new(fulltext::Limiter::new(cfg.full_text.per_minute));
         PollCtx {
             cfg,
             fetcher,
             store,
             gate,
             global,
+            limiter,
         }
     }
 }
 
 /// Polls one feed within the global and per-host limits, and slows its
-/// host down when the server says it is rate-limiting.
+/// host down when the server says it is rate-limiting. The host slot is
+/// held for the feed's fetch (the poll gives it back before fetching
+/// article pages, which take slots of their own).
 pub(crate) async fn poll_one(
     ctx: &PollCtx,
     feed: &FeedConfig,
 ) -> Result<pipeline::Polled, store::StoreError> {
     let host = hosts::HostGate::host_of(&feed.url);
-    let _slot = ctx.gate.enter(&host).await;
+    let slot = ctx.gate.enter(&host).await;
     let _permit = ctx.global.acquire().await;
-    let polled = pipeline::poll_feed(&ctx.cfg, &ctx.fetcher, &ctx.store, feed, now()).await?;
+    let polled = pipeline::poll_feed(ctx, feed, now(), slot).await?;
     if polled.rate_limited {
         ctx.gate.slow_down(&host);
     }

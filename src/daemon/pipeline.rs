@@ -1,9 +1,10 @@
-//! One poll of one feed, end to end: fetch → parse → match → route → store,
+//! One poll of one feed, end to end: fetch → parse → match → route → (article
+//! pages of short items, matched again: `fulltext`) → store,
 //! and when to poll it next (`crate::schedule`). This is the only function
 //! that sequences the stages; the stages never call each other.
 
 use crate::config::{Config, FeedConfig};
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::FetchError;
 use crate::model::{ErrorKind, FetchOutcome, IngestReport, MatchedArticle, Route, Timestamp};
 use crate::parse::{ParseError, parse_feed_http};
 use crate::schedule::{self, Hints};
@@ -11,6 +12,7 @@ use crate::store::{self, FeedRow, FeedState, NextPoll, PollOutcome, Sched};
 use crate::text::hex_digest;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
 
 /// Consecutive "this is not a feed" answers after which a URL that never
 /// served a feed is disabled (if they span [`NOT_A_FEED_SPAN`]).
@@ -72,12 +74,12 @@ const INLINE_PARSE_MAX: usize = 64 * 1024;
 /// Polls `feed` once and records everything in the store: the poll ends in
 /// one [`PollOutcome`], recorded by one store command.
 pub(crate) async fn poll_feed(
-    cfg: &Arc<Config>,
-    fetcher: &Fetcher,
-    store: &store::Handle,
+    ctx: &super::PollCtx,
     feed: &FeedConfig,
     now: Timestamp,
+    host_slot: Option<OwnedSemaphorePermit>,
 ) -> Result<Polled, store::StoreError> {
+    let (cfg, fetcher, store) = (&ctx.cfg, &ctx.fetcher, &ctx.store);
     crate::fault::hit("poll", &feed.url);
     let mut row = store.ensure_feed(&feed.url, &feed.name, now).await?;
     if row.state != FeedState::Active {
@@ -119,6 +121,7 @@ pub(crate) async fn poll_feed(
     let current = current_interval(&row, feed);
     let fetch_url = row.fetch_url.clone().unwrap_or_else(|| feed.url.clone());
     let fetched = fetcher.get(&fetch_url, &row.validators).await;
+    drop(host_slot);
     let quiet = |hints: Hints| {
         let interval = schedule::after_success(&cfg.poll, current, 0, hints);
         sched_in(now, interval)
@@ -214,12 +217,12 @@ pub(crate) async fn poll_feed(
     let cfg2 = Arc::clone(cfg);
     let tags = feed.tags.clone();
     let inline = bytes.len() <= INLINE_PARSE_MAX;
+    let cutoff = now - cfg.poll.backfill.as_secs() as i64;
+    let backfilled =
+        move |published: Option<Timestamp>| first_poll && published.is_some_and(|p| p < cutoff);
     let job = move || {
         let parsed = parse_feed_http(&bytes, Some(&final_url), content_type.as_deref())?;
-        let cutoff = now - cfg2.poll.backfill.as_secs() as i64;
-        let items = match_articles(&cfg2, parsed.articles, &tags, |published| {
-            first_poll && published.is_some_and(|p| p < cutoff)
-        });
+        let items = match_articles(&cfg2, parsed.articles, &tags, backfilled);
         Ok::<_, ParseError>((parsed.title, parsed.ttl, items, parsed.partial))
     };
     // A small document is parsed right here (a fraction of a millisecond);
@@ -233,7 +236,7 @@ pub(crate) async fn poll_feed(
             .await
             .map_err(|e| e.to_string())
     };
-    let (title, ttl, items, partial) = match parsed {
+    let (title, ttl, mut items, partial) = match parsed {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
             let kind = match e {
@@ -261,6 +264,33 @@ pub(crate) async fn poll_feed(
             return fail(store, &row, feed, cfg, now, failure).await;
         }
     };
+    // The second stage: article pages of short new items the rules touch,
+    // read and matched again before anything is stored.
+    if cfg.full_text.enabled && feed.full_text != Some(false) {
+        let stage = super::fulltext::Stage {
+            cfg,
+            fetcher,
+            store,
+            gate: &ctx.gate,
+            limiter: &ctx.limiter,
+        };
+        let rematch = |article| match_article(cfg, article, &feed.tags, backfilled);
+        let r = stage
+            .enrich(feed, row.id, &mut items, backfilled, rematch)
+            .await?;
+        if r.asked > 0 {
+            tracing::info!(
+                feed = %feed.name,
+                url = %feed.url,
+                asked = r.asked,
+                extracted = r.extracted,
+                failed = r.failed,
+                late = r.late,
+                first_error = r.first_error.as_deref().unwrap_or(""),
+                "article pages"
+            );
+        }
+    }
     let hints = Hints {
         feed_ttl: ttl,
         max_age,
@@ -341,47 +371,55 @@ pub(crate) fn match_articles(
 ) -> Vec<MatchedArticle> {
     articles
         .into_iter()
-        .map(|article| {
-            let matches = cfg.rules.evaluate_article(&article);
-            // Routing is decided here, once: each sink with the watches it
-            // takes (stored with its outbox row).
-            let routes: Vec<Route> = cfg
-                .sinks
-                .iter()
-                .filter_map(|s| {
-                    let watches: Vec<String> = matches
-                        .iter()
-                        .filter(|m| s.routes(&m.watch, m.severity, feed_tags))
-                        .map(|m| m.watch.clone())
-                        .collect();
-                    (!watches.is_empty()).then(|| Route {
-                        sink: s.name.clone(),
-                        watches,
-                    })
-                })
-                .collect();
-            let suppressed = !matches.is_empty() && suppress(article.published);
-            // The duplicate keys, here beside the matcher rather than on
-            // the store's writer thread (only matched articles need them).
-            let (title_key, summary_words) = if matches.is_empty() {
-                (None, Vec::new())
-            } else {
-                match store::story_title_key(&article.title) {
-                    Some(k) => (Some(k), store::summary_words(&article.summary)),
-                    None => (None, Vec::new()),
-                }
-            };
-            MatchedArticle {
-                fingerprint: article.fingerprint(),
-                article,
-                matches,
-                routes,
-                suppressed,
-                title_key,
-                summary_words,
-            }
-        })
+        .map(|article| match_article(cfg, article, feed_tags, &suppress))
         .collect()
+}
+
+/// Runs the rules over one article and decides where its alerts go.
+pub(crate) fn match_article(
+    cfg: &Config,
+    article: crate::model::Article,
+    feed_tags: &[String],
+    suppress: impl Fn(Option<Timestamp>) -> bool,
+) -> MatchedArticle {
+    let matches = cfg.rules.evaluate_article(&article);
+    // Routing is decided here, once: each sink with the watches it takes
+    // (stored with its outbox row).
+    let routes: Vec<Route> = cfg
+        .sinks
+        .iter()
+        .filter_map(|s| {
+            let watches: Vec<String> = matches
+                .iter()
+                .filter(|m| s.routes(&m.watch, m.severity, feed_tags))
+                .map(|m| m.watch.clone())
+                .collect();
+            (!watches.is_empty()).then(|| Route {
+                sink: s.name.clone(),
+                watches,
+            })
+        })
+        .collect();
+    let suppressed = !matches.is_empty() && suppress(article.published);
+    // The duplicate keys, here beside the matcher rather than on the
+    // store's writer thread (only matched articles need them).
+    let (title_key, summary_words) = if matches.is_empty() {
+        (None, Vec::new())
+    } else {
+        match store::story_title_key(&article.title) {
+            Some(k) => (Some(k), store::summary_words(&article.summary)),
+            None => (None, Vec::new()),
+        }
+    };
+    MatchedArticle {
+        fingerprint: article.fingerprint(),
+        article,
+        matches,
+        routes,
+        suppressed,
+        title_key,
+        summary_words,
+    }
 }
 
 /// Why a poll failed, for [`fail`].

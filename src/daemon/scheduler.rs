@@ -26,7 +26,7 @@ pub(crate) async fn schedule_loop(
     beats: Arc<Heartbeats>,
 ) {
     let cfg = cfg_rx.borrow_and_update().clone();
-    let fetcher = match Fetcher::new(&cfg.http) {
+    let fetcher = match Fetcher::new(&cfg.http, cfg.full_text.allow_private) {
         Ok(f) => f,
         Err(e) => {
             // The supervisor reports the loop's end; say why first.
@@ -161,8 +161,9 @@ fn reconfigure(old: &PollCtx, new: Arc<Config>) -> PollCtx {
         || a.timeout != b.timeout
         || a.connect_timeout != b.connect_timeout
         || a.max_body != b.max_body
+        || old.cfg.full_text.allow_private != new.full_text.allow_private
     {
-        match Fetcher::new(b) {
+        match Fetcher::new(b, new.full_text.allow_private) {
             Ok(f) => ctx.fetcher = f,
             Err(e) => tracing::error!("{e}"),
         }
@@ -174,6 +175,9 @@ fn reconfigure(old: &PollCtx, new: Arc<Config>) -> PollCtx {
         let fresh = PollCtx::new(Arc::clone(&new), ctx.fetcher.clone(), ctx.store.clone());
         ctx.global = fresh.global;
         ctx.gate = fresh.gate;
+    }
+    if ctx.limiter.per_minute() != new.full_text.per_minute {
+        ctx.limiter = Arc::new(super::fulltext::Limiter::new(new.full_text.per_minute));
     }
     ctx.cfg = new;
     ctx

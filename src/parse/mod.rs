@@ -9,6 +9,7 @@
 //! process down.
 
 pub(crate) mod link;
+pub(crate) mod page;
 mod salvage;
 
 use crate::model::{Article, ParsedFeed};
@@ -352,9 +353,23 @@ fn lenient_timestamp(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     feed.entries.into_iter().next()?.published
 }
 
-fn run_parser(doc: &[u8], base_url: Option<&str>) -> Result<feed_rs::model::Feed, ParseError> {
+/// Runs `f` (a third-party parser over outside input) with its panic
+/// caught and the panic hook quiet: a panic is returned as its message.
+pub(crate) fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     IN_PARSER.with(|f| f.set(true));
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_PARSER.with(|f| f.set(false));
+    result.map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into())
+    })
+}
+
+fn run_parser(doc: &[u8], base_url: Option<&str>) -> Result<feed_rs::model::Feed, ParseError> {
+    let result = contained(|| {
         feed_rs::parser::Builder::new()
             .base_uri(base_url)
             // An empty id marks "the document gave none"; we derive our own key.
@@ -362,24 +377,16 @@ fn run_parser(doc: &[u8], base_url: Option<&str>) -> Result<feed_rs::model::Feed
             .timestamp_parser(parse_timestamp)
             .build()
             .parse(doc)
-    }));
-    IN_PARSER.with(|f| f.set(false));
+    });
     match result {
         Ok(Ok(f)) => Ok(f),
         Ok(Err(e)) => Err(ParseError::Invalid(e.to_string())),
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(ParseError::Panicked(msg))
-        }
+        Err(msg) => Err(ParseError::Panicked(msg)),
     }
 }
 
 /// The `charset` parameter of a `Content-Type` header value.
-fn header_charset(content_type: &str) -> Option<&str> {
+pub(crate) fn header_charset(content_type: &str) -> Option<&str> {
     content_type.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;
         (k.trim().eq_ignore_ascii_case("charset")).then(|| v.trim().trim_matches(['"', '\'']))

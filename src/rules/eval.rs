@@ -296,6 +296,13 @@ impl RuleSet {
         out
     }
 
+    /// Whether any term of any watch occurs in the fields (a query need
+    /// not hold): the article is worth a closer look.
+    pub fn touches(&self, title: &str, summary: &str, content: &str) -> bool {
+        self.scan([title, summary, content])
+            .is_some_and(|s| !s.hits.present.is_empty())
+    }
+
     /// Shows, for every watch, the query tree with which parts held.
     pub fn explain(&self, title: &str, summary: &str, content: &str) -> Vec<Explained> {
         let scan = self

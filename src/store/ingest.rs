@@ -30,6 +30,38 @@ impl Store {
         self.atomic(|s| s.ingest_body(feed_id, feed_url, items, now))
     }
 
+    /// For each `(item key, canonical link)` of a poll of `feed_id`,
+    /// whether [`Store::ingest`] would store it as a new article: not an
+    /// item this feed gave before (by key or link, as its own article or as
+    /// a sighting), nor a story stored from another feed under the same
+    /// link. Reads only.
+    pub(crate) fn unseen(
+        &self,
+        feed_id: i64,
+        items: &[(String, Option<String>)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let tx = &self.conn;
+        let mut own_key =
+            tx.prepare_cached("SELECT 1 FROM articles WHERE feed_id = ?1 AND item_key = ?2")?;
+        let mut seen_key =
+            tx.prepare_cached("SELECT 1 FROM sightings WHERE feed_id = ?1 AND item_key = ?2")?;
+        let mut seen_url =
+            tx.prepare_cached("SELECT 1 FROM sightings WHERE feed_id = ?1 AND url = ?2 LIMIT 1")?;
+        let mut same_story = tx.prepare_cached(SAME_STORY)?;
+        let mut out = Vec::with_capacity(items.len());
+        for (key, url) in items {
+            let known = own_key.exists(params![feed_id, key])?
+                || seen_key.exists(params![feed_id, key])?
+                || match url {
+                    // Any article under this link, this feed's or another's.
+                    Some(u) => same_story.exists([u])? || seen_url.exists(params![feed_id, u])?,
+                    None => false,
+                };
+            out.push(!known);
+        }
+        Ok(out)
+    }
+
     /// Runs `f` whole or not at all: in a savepoint of its own, or, when
     /// atomicity already comes from outside (a bulk batch, or the store
     /// thread's savepoint around its command), inside that. (SQLite may

@@ -40,6 +40,11 @@ enum Cmd {
     Feeds {
         reply: Tx<Vec<FeedRow>>,
     },
+    Unseen {
+        feed_id: i64,
+        items: Vec<(String, Option<String>)>,
+        reply: Tx<Vec<bool>>,
+    },
     RecordPoll {
         feed_id: i64,
         feed_url: String,
@@ -141,6 +146,7 @@ impl Cmd {
             Cmd::SetStoppedEntry { .. } => "set_stopped_entry",
             Cmd::EnsureFeed { .. } => "ensure_feed",
             Cmd::Feeds { .. } => "feeds",
+            Cmd::Unseen { .. } => "unseen",
             Cmd::RecordPoll { .. } => "record_poll",
             Cmd::SinkQueue { .. } => "sink_queue",
             Cmd::SinkNextDue { .. } => "sink_next_due",
@@ -179,6 +185,11 @@ impl Cmd {
                 reply,
             } => held(reply, s.ensure_feed(&url, &name, now)),
             Cmd::Feeds { reply } => held(reply, s.feeds()),
+            Cmd::Unseen {
+                feed_id,
+                items,
+                reply,
+            } => held(reply, s.unseen(feed_id, &items)),
             Cmd::RecordPoll {
                 feed_id,
                 feed_url,
@@ -436,6 +447,21 @@ impl Handle {
     /// Every feed row.
     pub(crate) async fn feeds(&self) -> Result<Vec<FeedRow>, StoreError> {
         self.ask(|reply| Cmd::Feeds { reply }).await
+    }
+
+    /// For each `(item key, canonical link)`, whether ingesting it now
+    /// would store a new article ([`Store::unseen`]).
+    pub(crate) async fn unseen(
+        &self,
+        feed_id: i64,
+        items: Vec<(String, Option<String>)>,
+    ) -> Result<Vec<bool>, StoreError> {
+        self.ask(|reply| Cmd::Unseen {
+            feed_id,
+            items,
+            reply,
+        })
+        .await
     }
 
     /// Records how a poll ended ([`Store::record_poll`]), in one

@@ -56,6 +56,7 @@ pub(crate) fn feeds(
             ),
             tags: f.tags.clone(),
             enabled: f.enabled.unwrap_or(true),
+            full_text: f.full_text,
         });
     }
     feeds

@@ -1,9 +1,9 @@
 //! `[http]`: user agent, timeouts, body cap, concurrency and per-host
 //! politeness.
 
-use super::{duration, positive};
+use super::{duration, positive, size};
 use crate::config::diag::Diagnostics;
-use crate::config::raw::{self, RawHttp, SizeValue};
+use crate::config::raw::RawHttp;
 use crate::config::types::HttpConfig;
 use std::time::Duration;
 
@@ -37,27 +37,7 @@ pub(crate) fn http(dg: &mut Diagnostics, main: usize, http: &RawHttp) -> HttpCon
             dg.issue(main, v.span(), format!("`{name}` must be more than 0"));
         }
     }
-    let max_body = match &http.max_body {
-        None => 10 << 20,
-        Some(v) => {
-            let r = match v.get_ref() {
-                SizeValue::Bytes(n) if *n > 0 => Ok(*n as u64),
-                SizeValue::Bytes(n) => Err(format!("`http.max_body` must be positive, not {n}")),
-                SizeValue::Text(s) => raw::parse_size(s),
-            };
-            match r {
-                Ok(0) => {
-                    dg.issue(main, v.span(), "`http.max_body` must be more than 0");
-                    10 << 20
-                }
-                Ok(n) => n,
-                Err(m) => {
-                    dg.issue(main, v.span(), m);
-                    10 << 20
-                }
-            }
-        }
-    };
+    let max_body = size(dg, main, &http.max_body, 10 << 20, "http.max_body");
     let concurrency = positive(dg, main, &http.concurrency, 32, 4096, "`http.concurrency`");
     let per_host = positive(dg, main, &http.per_host, 2, 256, "`http.per_host`");
     let host_spacing = duration(dg, main, &http.host_spacing, Duration::from_millis(250));

@@ -1,11 +1,12 @@
 //! Validation of the main file's sections: one submodule and one function
-//! per section (`[storage]`, `[http]`, `[poll]`, `[[feed]]`, `[[sink]]`),
+//! per section (`[storage]`, `[http]`, `[poll]`, `[full_text]`, `[[feed]]`, `[[sink]]`),
 //! each taking the raw section, pushing every problem it finds into the
 //! [`Diagnostics`] and returning the validated section (with defaults where
 //! a value was wrong, so that later checks still run). Here too are the
 //! value checks they share: durations, counts and severities.
 
 mod feeds;
+mod full_text;
 mod http;
 mod poll;
 mod sinks;
@@ -13,6 +14,7 @@ mod storage;
 
 pub(crate) use feeds::feeds;
 pub use feeds::normalize_feed_url;
+pub(crate) use full_text::full_text;
 pub(crate) use http::http;
 pub(crate) use poll::poll;
 pub(crate) use sinks::sinks;
@@ -40,6 +42,36 @@ pub(crate) fn duration(
                 default
             }
         },
+    }
+}
+
+/// A size in bytes (more than 0), or `default` when absent or (recorded)
+/// unreadable.
+pub(crate) fn size(
+    dg: &mut Diagnostics,
+    file: usize,
+    v: &Option<Spanned<raw::SizeValue>>,
+    default: u64,
+    name: &str,
+) -> u64 {
+    let Some(v) = v else {
+        return default;
+    };
+    let r = match v.get_ref() {
+        raw::SizeValue::Bytes(n) if *n > 0 => Ok(*n as u64),
+        raw::SizeValue::Bytes(n) => Err(format!("`{name}` must be positive, not {n}")),
+        raw::SizeValue::Text(s) => raw::parse_size(s),
+    };
+    match r {
+        Ok(0) => {
+            dg.issue(file, v.span(), format!("`{name}` must be more than 0"));
+            default
+        }
+        Ok(n) => n,
+        Err(m) => {
+            dg.issue(file, v.span(), m);
+            default
+        }
     }
 }
 
