@@ -177,7 +177,7 @@ impl reqwest::dns::Resolve for PublicOnly {
             if public.is_empty() {
                 let shown: Vec<String> = all.iter().map(|a| a.ip().to_string()).collect();
                 return Err(format!(
-                    "{host} resolves to no public address ({}); set full_text.allow_private to allow it",
+                    "refused: {host} resolves to no public address ({}); set full_text.allow_private to allow it",
                     shown.join(", ")
                 )
                 .into());
@@ -474,6 +474,44 @@ async fn read_body(mut resp: reqwest::Response, max_body: u64) -> Result<Vec<u8>
     Ok(bytes)
 }
 
+fn classify(e: reqwest::Error) -> FetchError {
+    if e.is_timeout() {
+        FetchError::Timeout
+    } else if e.is_redirect() {
+        FetchError::Protocol("too many redirects or a redirect loop".into())
+    } else if e.is_connect() {
+        FetchError::Connect(error_chain(&e))
+    } else {
+        FetchError::Protocol(error_chain(&e))
+    }
+}
+
+/// The error and its causes on one line.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// `Retry-After` as seconds or as an HTTP date (relative to now).
+pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let secs = when.timestamp() - chrono::Utc::now().timestamp();
+    Some(Duration::from_secs(secs.max(0) as u64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,42 +590,4 @@ mod tests {
             assert!(!is_special_use(d), "{d}");
         }
     }
-}
-
-fn classify(e: reqwest::Error) -> FetchError {
-    if e.is_timeout() {
-        FetchError::Timeout
-    } else if e.is_redirect() {
-        FetchError::Protocol("too many redirects or a redirect loop".into())
-    } else if e.is_connect() {
-        FetchError::Connect(error_chain(&e))
-    } else {
-        FetchError::Protocol(error_chain(&e))
-    }
-}
-
-/// The error and its causes on one line.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let m = c.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        cur = c.source();
-    }
-    s
-}
-
-/// `Retry-After` as seconds or as an HTTP date (relative to now).
-pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let secs = when.timestamp() - chrono::Utc::now().timestamp();
-    Some(Duration::from_secs(secs.max(0) as u64))
 }

@@ -46,6 +46,24 @@ pub(super) fn check(path: &Path) -> Result<u8> {
                 .unwrap_or_default()
         )?;
     }
+    let ft = &cfg.full_text;
+    if ft.enabled {
+        writeln!(
+            out,
+            "full text: pages of new items under {} words that the rules touch; wait {}s, {} per minute, {} bytes at most, {}",
+            ft.min_words,
+            ft.timeout.as_secs_f64(),
+            ft.per_minute,
+            ft.max_body,
+            if ft.allow_private {
+                "private addresses allowed"
+            } else {
+                "public addresses only (links on a feed's own origin trusted)"
+            }
+        )?;
+    } else {
+        writeln!(out, "full text: off")?;
+    }
     writeln!(out, "sinks:    {}", cfg.sinks.len())?;
     for s in &cfg.sinks {
         let watches = s
