@@ -369,22 +369,25 @@ async fn settle(
         FailKind::Rejected => {
             // The receiver is alive and refuses this alert: it gets two
             // more attempts, then it is dead with the receiver's answer.
-            let rejections = first.rejections.saturating_add(1);
-            let attempts = first.attempts.saturating_add(1);
-            let end_of = if rejections > REJECTED_RETRIES || attempts >= sink.max_attempts() {
-                r.dead += alerts.len();
-                tracing::error!(sink = %sink.name, alert = %first.id, error = %error, "the receiver rejected the alert {rejections} times; it is dead");
-                AttemptEnd::Dead
-            } else {
-                let d = retry_delay(sink, first.attempts, after);
-                tracing::warn!(sink = %sink.name, alert = %first.id, error = %error, retry_in = ?d, "the receiver rejected the alert; will retry");
-                let t = alert::after_ms(end, d);
-                r.soonest(t);
-                AttemptEnd::Retry(t)
-            };
-            store
-                .mark_failed(ids, &sink.name, end, &error, end_of, true)
-                .await?;
+            // Each alert of a digest by its own count.
+            for a in alerts {
+                let rejections = a.rejections.saturating_add(1);
+                let attempts = a.attempts.saturating_add(1);
+                let end_of = if rejections > REJECTED_RETRIES || attempts >= sink.max_attempts() {
+                    r.dead += 1;
+                    tracing::error!(sink = %sink.name, alert = %a.id, error = %error, "the receiver rejected the alert {rejections} times; it is dead");
+                    AttemptEnd::Dead
+                } else {
+                    let d = retry_delay(sink, a.attempts, after);
+                    tracing::warn!(sink = %sink.name, alert = %a.id, error = %error, retry_in = ?d, "the receiver rejected the alert; will retry");
+                    let t = alert::after_ms(end, d);
+                    r.soonest(t);
+                    AttemptEnd::Retry(t)
+                };
+                store
+                    .mark_failed(vec![a.id.clone()], &sink.name, end, &error, end_of, true)
+                    .await?;
+            }
             if h.streak > 0 {
                 *h = SinkHealth {
                     last_success_ms: h.last_success_ms,
@@ -396,21 +399,24 @@ async fn settle(
             Ok(Next::Go)
         }
         FailKind::Transient => {
-            let attempts = first.attempts.saturating_add(1);
-            let end_of = if attempts >= sink.max_attempts() {
-                r.dead += alerts.len();
-                tracing::error!(sink = %sink.name, alert = %first.id, attempts, error = %error, "alert is dead after its last attempt");
-                AttemptEnd::Dead
-            } else {
-                let d = retry_delay(sink, first.attempts, after);
-                tracing::warn!(sink = %sink.name, alert = %first.id, attempts, error = %error, retry_in = ?d, "delivery failed; will retry");
-                let t = alert::after_ms(end, d);
-                r.soonest(t);
-                AttemptEnd::Retry(t)
-            };
-            store
-                .mark_failed(ids, &sink.name, end, &error, end_of, false)
-                .await?;
+            // Each alert of a digest by its own count.
+            for a in alerts {
+                let attempts = a.attempts.saturating_add(1);
+                let end_of = if attempts >= sink.max_attempts() {
+                    r.dead += 1;
+                    tracing::error!(sink = %sink.name, alert = %a.id, attempts, error = %error, "alert is dead after its last attempt");
+                    AttemptEnd::Dead
+                } else {
+                    let d = retry_delay(sink, a.attempts, after);
+                    tracing::warn!(sink = %sink.name, alert = %a.id, attempts, error = %error, retry_in = ?d, "delivery failed; will retry");
+                    let t = alert::after_ms(end, d);
+                    r.soonest(t);
+                    AttemptEnd::Retry(t)
+                };
+                store
+                    .mark_failed(vec![a.id.clone()], &sink.name, end, &error, end_of, false)
+                    .await?;
+            }
             if let Some(reason) = failed_once_more(h, end, &error) {
                 h.condition = SinkCondition::Down;
                 h.since_ms = end;

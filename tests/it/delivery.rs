@@ -428,6 +428,56 @@ fn a_digest_window_survives_a_restart() {
     assert_eq!(sinks[0]["pending"], 1, "{sinks:?}");
 }
 
+/// A digest that fails settles each alert by its own attempts: the alert
+/// at its last attempt dies, a newer one in the same digest is retried.
+#[test]
+fn a_failed_digest_counts_each_alerts_own_attempts() {
+    let srv = FeedServer::start();
+    srv.set("/feed.xml", feed(1, ""), "application/rss+xml", None);
+    srv.hook_failing_with("/hook", 1_000, 503, "");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &srv,
+        "digest = \"15m\"\nretry = [\"1s\", \"1h\"]",
+    );
+    let out = once(dir.path(), &cfg, "1s");
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    // The first alert has had two of its three attempts and is due again.
+    let db = rusqlite::Connection::open(dir.path().join("nw.db")).unwrap();
+    let n = db
+        .execute(
+            "UPDATE outbox SET attempts = 2, next_attempt_ms = 0 WHERE state = 'pending'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(db);
+    // A second alert joins it; both go out in one digest, which fails.
+    srv.set("/feed.xml", feed(2, ""), "application/rss+xml", None);
+    let out = once(dir.path(), &cfg, "1s");
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    let (_, alerts) = listed(dir.path(), &cfg);
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    let by_title = |t: &str| {
+        alerts
+            .iter()
+            .find(|a| a["title"].as_str().is_some_and(|x| x.ends_with(t)))
+            .unwrap_or_else(|| panic!("{t}: {alerts:?}"))
+            .clone()
+    };
+    let (old, new) = (by_title("city 0"), by_title("city 1"));
+    assert_eq!(old["state"], "dead", "{old}");
+    assert_eq!(new["state"], "pending", "{new}");
+    assert!(
+        new["attempts"]
+            .as_i64()
+            .is_some_and(|n| (1..3).contains(&n)),
+        "{new}"
+    );
+    assert!(srv.posts("/hook").iter().any(|p| body(p)["count"] == 2));
+}
+
 /// `retry` beside the exponential shorthand is refused with its location.
 #[test]
 fn retry_beside_its_shorthand_is_a_config_error() {
