@@ -212,6 +212,9 @@ struct Want {
     headers: HeaderMap,
     /// Hops on this origin use the trusted client.
     trusted: url::Origin,
+    /// And hops on this host, whatever their scheme and port (a feed's
+    /// `http` → `https` upgrade).
+    trusted_host: Option<String>,
     max_body: u64,
 }
 
@@ -226,6 +229,10 @@ impl Fetcher {
             .connect_timeout(cfg.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(PublicOnly))
+            // Through a proxy the resolver would see only the proxy's name,
+            // and the proxy would reach whatever the link names: guarded
+            // requests go direct.
+            .no_proxy()
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Fetcher {
@@ -237,11 +244,13 @@ impl Fetcher {
     }
 
     /// GETs `url`, sending `If-None-Match` / `If-Modified-Since` from
-    /// `validators`. The URL is trusted; a redirect to another origin is
-    /// guarded.
+    /// `validators`. `trusted` is the URL the admin wrote (`url` itself, or
+    /// the address a feed moved from): a hop on its host is trusted (a
+    /// scheme or port change included), any other hop guarded.
     pub(crate) async fn get(
         &self,
         url: &str,
+        trusted: &str,
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
         let mut headers = HeaderMap::new();
@@ -267,9 +276,13 @@ impl Fetcher {
         }
         let start =
             url::Url::parse(url).map_err(|e| FetchError::Protocol(format!("bad URL: {e}")))?;
+        let trusted = url::Url::parse(trusted).ok();
         let want = Want {
             headers,
-            trusted: start.origin(),
+            trusted: trusted
+                .as_ref()
+                .map_or_else(url::Origin::new_opaque, url::Url::origin),
+            trusted_host: trusted.and_then(|u| u.host_str().map(str::to_string)),
             max_body: self.max_body,
         };
         let (resp, moved_to) = self.follow(start, &want).await?;
@@ -334,6 +347,7 @@ impl Fetcher {
         let want = Want {
             headers,
             trusted,
+            trusted_host: None,
             max_body,
         };
         let (resp, _) = self.follow(start, &want).await?;
@@ -356,7 +370,10 @@ impl Fetcher {
     /// origin (or with the guard lifted), else the guarded one, after an
     /// IP literal is checked here (the resolver never sees it).
     fn client_for(&self, u: &url::Url, want: &Want) -> Result<&reqwest::Client, FetchError> {
-        if self.allow_private || u.origin() == want.trusted {
+        if self.allow_private
+            || u.origin() == want.trusted
+            || (want.trusted_host.is_some() && u.host_str() == want.trusted_host.as_deref())
+        {
             return Ok(&self.client);
         }
         let literal = match u.host() {
@@ -579,6 +596,95 @@ mod tests {
             let ip: IpAddr = a.parse().unwrap();
             assert!(is_public(ip), "{a} must be public");
         }
+    }
+
+    fn fetcher(allow_private: bool) -> Fetcher {
+        let http = crate::config::HttpConfig {
+            user_agent: "t".into(),
+            timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            max_body: 1 << 20,
+            concurrency: 1,
+            per_host: 1,
+            host_spacing: Duration::ZERO,
+        };
+        Fetcher::new(&http, allow_private).unwrap()
+    }
+
+    /// Which client each hop gets: the trusted one on the trusted origin
+    /// (or host, for feeds), the guarded one for a public address, none
+    /// for a private literal or a special-use name.
+    #[test]
+    fn each_hop_gets_the_client_its_address_deserves() {
+        let f = fetcher(false);
+        let want = |trusted: &str, host: bool| Want {
+            headers: HeaderMap::new(),
+            trusted: url::Url::parse(trusted).unwrap().origin(),
+            trusted_host: host.then(|| {
+                url::Url::parse(trusted)
+                    .unwrap()
+                    .host_str()
+                    .unwrap()
+                    .to_string()
+            }),
+            max_body: 1,
+        };
+        let page = want("http://10.0.0.5:8080/feed", false);
+        let is = |c: Result<&reqwest::Client, FetchError>, which: &reqwest::Client| {
+            c.is_ok_and(|c| std::ptr::eq(c, which))
+        };
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        assert!(is(
+            f.client_for(&u("http://10.0.0.5:8080/a/1"), &page),
+            &f.client
+        ));
+        assert!(is(
+            f.client_for(&u("http://93.184.215.14/a"), &page),
+            &f.guarded
+        ));
+        assert!(is(
+            f.client_for(&u("https://news.example.org/a"), &page),
+            &f.guarded
+        ));
+        for refused in [
+            "http://10.0.0.5:8081/a",
+            "https://10.0.0.5/a",
+            "http://127.0.0.1/a",
+            "http://2130706433/a",
+            "http://0x7f.1/a",
+            "http://[::ffff:127.0.0.1]/a",
+            "http://169.254.169.254/latest/meta-data",
+            "http://wire.demo.invalid/a",
+        ] {
+            let got = f.client_for(&u(refused), &page);
+            assert!(matches!(got, Err(FetchError::Refused(_))), "{refused}");
+        }
+        // A feed's own host is trusted across a scheme upgrade.
+        let feed = want("http://10.0.0.5/feed", true);
+        assert!(is(
+            f.client_for(&u("https://10.0.0.5/feed"), &feed),
+            &f.client
+        ));
+        // The guard lifted: everything goes through the trusted client.
+        let open = fetcher(true);
+        assert!(is(
+            open.client_for(&u("http://127.0.0.1/a"), &page),
+            &open.client
+        ));
+    }
+
+    /// The guarded resolver refuses a name with no public address
+    /// (`localhost` is answered from the hosts file, no DNS).
+    #[tokio::test]
+    async fn the_resolver_keeps_only_public_addresses() {
+        use reqwest::dns::Resolve;
+        let name: reqwest::dns::Name = "localhost".parse().unwrap();
+        let got = PublicOnly.resolve(name).await;
+        let err = got.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("refused: localhost resolves to no public address"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub(super) fn feeds_test(path: &Path, url: &str) -> Result<u8> {
     let fetcher = crate::fetch::Fetcher::new(&cfg.http, cfg.full_text.allow_private)
         .map_err(anyhow::Error::msg)?;
     let rt = super::runtime()?;
-    let got = rt.block_on(fetcher.get(&url, &crate::model::Validators::default()));
+    let got = rt.block_on(fetcher.get(&url, &url, &crate::model::Validators::default()));
     let (bytes, final_url, content_type, status) = match got {
         Ok(crate::model::FetchOutcome::Body {
             bytes,

@@ -91,6 +91,8 @@ pub(crate) struct Report {
     pub extracted: usize,
     /// Pages that failed (HTTP, refused, no text), with the first reason.
     pub failed: usize,
+    /// Of those, links the address guard refused.
+    pub refused: usize,
     /// Pages not ready within the timeout.
     pub late: usize,
     /// The first failure, for the log.
@@ -192,6 +194,9 @@ impl Stage<'_> {
                 Err(e) => {
                     tracing::debug!(url = ?items[i].article.url, error = %e, "article page not read");
                     report.failed += 1;
+                    if e.contains("refused: ") {
+                        report.refused += 1;
+                    }
                     report.first_error.get_or_insert(e);
                 }
             }
@@ -210,12 +215,18 @@ async fn page_text(
     max_body: u64,
 ) -> Result<String, String> {
     limiter.acquire().await;
+    let host = HostGate::host_of(link);
     let page = {
-        let _slot = gate.enter(&HostGate::host_of(link)).await;
-        fetcher
-            .page(link, trusted, max_body)
-            .await
-            .map_err(|e| format!("{link}: {e}"))?
+        let _slot = gate.enter(&host).await;
+        match fetcher.page(link, trusted, max_body).await {
+            Ok(p) => p,
+            Err(e) => {
+                if e.status() == Some(429) {
+                    gate.slow_down(&host);
+                }
+                return Err(format!("{link}: {e}"));
+            }
+        }
     };
     let url = page.final_url.clone();
     tokio::task::spawn_blocking(move || {

@@ -91,17 +91,20 @@ impl PollCtx {
 }
 
 /// Polls one feed within the global and per-host limits, and slows its
-/// host down when the server says it is rate-limiting. The host slot is
-/// held for the feed's fetch (the poll gives it back before fetching
-/// article pages, which take slots of their own).
+/// host down when the server says it is rate-limiting. The poll gives
+/// its host slot back after the feed's fetch, and its global permit
+/// before it waits for article pages (which take host slots of their
+/// own): a page never waits for a slot that a poll waiting for a permit
+/// holds.
 pub(crate) async fn poll_one(
     ctx: &PollCtx,
     feed: &FeedConfig,
 ) -> Result<pipeline::Polled, store::StoreError> {
     let host = hosts::HostGate::host_of(&feed.url);
     let slot = ctx.gate.enter(&host).await;
-    let _permit = ctx.global.acquire().await;
-    let polled = pipeline::poll_feed(ctx, feed, now(), slot).await?;
+    let global = Arc::clone(&ctx.global).acquire_owned().await.ok();
+    let permits = pipeline::Permits { slot, global };
+    let polled = pipeline::poll_feed(ctx, feed, now(), permits).await?;
     if polled.rate_limited {
         ctx.gate.slow_down(&host);
     }

@@ -26,6 +26,17 @@ const NOT_A_FEED_SPAN: i64 = 3 * 86_400;
 /// feed is fetched from its new address.
 pub(crate) const MOVE_CONFIRMATIONS: i64 = 3;
 
+/// The limits a poll holds when it starts: its host's slot (given back
+/// after the feed's fetch) and its place among `http.concurrency` (given
+/// back before article pages are waited for).
+#[derive(Default)]
+pub(crate) struct Permits {
+    /// The host slot.
+    pub slot: Option<OwnedSemaphorePermit>,
+    /// The global permit.
+    pub global: Option<OwnedSemaphorePermit>,
+}
+
 /// How one poll ended, and when the feed is due next.
 #[derive(Debug)]
 pub(crate) struct Polled {
@@ -77,8 +88,9 @@ pub(crate) async fn poll_feed(
     ctx: &super::PollCtx,
     feed: &FeedConfig,
     now: Timestamp,
-    host_slot: Option<OwnedSemaphorePermit>,
+    permits: Permits,
 ) -> Result<Polled, store::StoreError> {
+    let Permits { slot, global } = permits;
     let (cfg, fetcher, store) = (&ctx.cfg, &ctx.fetcher, &ctx.store);
     crate::fault::hit("poll", &feed.url);
     let mut row = store.ensure_feed(&feed.url, &feed.name, now).await?;
@@ -120,8 +132,8 @@ pub(crate) async fn poll_feed(
     }
     let current = current_interval(&row, feed);
     let fetch_url = row.fetch_url.clone().unwrap_or_else(|| feed.url.clone());
-    let fetched = fetcher.get(&fetch_url, &row.validators).await;
-    drop(host_slot);
+    let fetched = fetcher.get(&fetch_url, &feed.url, &row.validators).await;
+    drop(slot);
     let quiet = |hints: Hints| {
         let interval = schedule::after_success(&cfg.poll, current, 0, hints);
         sched_in(now, interval)
@@ -266,6 +278,7 @@ pub(crate) async fn poll_feed(
     };
     // The second stage: article pages of short new items the rules touch,
     // read and matched again before anything is stored.
+    drop(global);
     if cfg.full_text.enabled && feed.full_text != Some(false) {
         let stage = super::fulltext::Stage {
             cfg,
@@ -285,6 +298,7 @@ pub(crate) async fn poll_feed(
                 asked = r.asked,
                 extracted = r.extracted,
                 failed = r.failed,
+                refused = r.refused,
                 late = r.late,
                 first_error = r.first_error.as_deref().unwrap_or(""),
                 "article pages"

@@ -1,9 +1,12 @@
 //! An article page (HTML) to its main text: the story without navigation,
 //! sidebars, comments or footers, through `dom_smoothie` (a port of
-//! Mozilla's Readability). Bounded on outside input: the page is parsed
+//! Mozilla's Readability). Bounded on outside input: before any tree is
+//! built, a scan of the tags estimates the page's nesting and counts its
+//! start tags (html5ever's cost grows with the depth of open elements, so
+//! a page of nested `<div>`s would pin a core); then the page is parsed
 //! once (html5ever builds the tree without recursion), its element count
 //! and nesting depth are measured by an explicit walk and refused past
-//! [`MAX_ELEMENTS`] and [`MAX_DEPTH`] before any recursive pass runs, and
+//! [`MAX_ELEMENTS`] and [`MAX_DEPTH`] before any recursive pass runs; and
 //! a panic inside the extractor is that page's error.
 
 use dom_query::{Document, NodeRef};
@@ -53,6 +56,18 @@ pub(crate) fn main_text(
         }
     }
     let html = decode(bytes, content_type);
+    let (tags, nesting) = scan_tags(html.as_bytes());
+    if tags > 2 * MAX_ELEMENTS {
+        return Err(PageError::TooComplex(format!(
+            "{tags} tags (at most {MAX_ELEMENTS} elements are extracted)"
+        )));
+    }
+    if nesting > 2 * MAX_DEPTH {
+        return Err(PageError::TooComplex(format!(
+            "tags nested more than {} deep",
+            2 * MAX_DEPTH
+        )));
+    }
     let outcome = super::contained(move || {
         let doc = Document::from(html.as_str());
         let (elements, depth) = measure(&doc.root());
@@ -82,6 +97,70 @@ pub(crate) fn main_text(
         return Err(PageError::NoText("the article is empty".into()));
     }
     Ok(text)
+}
+
+/// Elements that never hold others, or that the parser closes by itself
+/// when a sibling starts: they add no depth.
+const FLAT: [&[u8]; 28] = [
+    b"area",
+    b"base",
+    b"br",
+    b"col",
+    b"embed",
+    b"hr",
+    b"img",
+    b"input",
+    b"link",
+    b"meta",
+    b"param",
+    b"source",
+    b"track",
+    b"wbr",
+    b"p",
+    b"li",
+    b"dt",
+    b"dd",
+    b"tr",
+    b"td",
+    b"th",
+    b"option",
+    b"optgroup",
+    b"rb",
+    b"rt",
+    b"rp",
+    b"colgroup",
+    b"tbody",
+];
+
+/// Start tags, and an estimate of the deepest nesting, from the tags
+/// alone: a start tag opens a level (unless it is flat or self-closed), an
+/// end tag closes one. Linear, no tree.
+fn scan_tags(b: &[u8]) -> (usize, usize) {
+    let (mut tags, mut depth, mut deepest) = (0usize, 0usize, 0usize);
+    let mut i = 0;
+    while let Some(off) = memchr::memchr(b'<', &b[i..]) {
+        i += off + 1;
+        match b.get(i) {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(c) if c.is_ascii_alphabetic() => {
+                tags += 1;
+                let end = b[i..]
+                    .iter()
+                    .position(|c| !c.is_ascii_alphanumeric())
+                    .map_or(b.len(), |n| i + n);
+                let name = b[i..end].to_ascii_lowercase();
+                let close = memchr::memchr(b'>', &b[end..]).map_or(b.len(), |n| end + n);
+                let self_closed = close > end && b.get(close - 1) == Some(&b'/');
+                if !self_closed && !FLAT.contains(&name.as_slice()) {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                i = end;
+            }
+            _ => {}
+        }
+    }
+    (tags, deepest)
 }
 
 /// Element count and deepest nesting under `root`, by an explicit walk
@@ -207,6 +286,18 @@ mod tests {
         let deep = format!("{}<p>{STORY}</p>", "<div>".repeat(5_000));
         let got = main_text(deep.as_bytes(), "http://127.0.0.1/a", None);
         assert!(matches!(got, Err(PageError::TooComplex(_))), "{got:?}");
+        // Deep enough for the tree walk, not for the tag scan's margin.
+        let deep = format!("{}<p>{STORY}</p>", "<div>".repeat(MAX_DEPTH + 50));
+        let got = main_text(deep.as_bytes(), "http://127.0.0.1/a", None);
+        assert!(matches!(got, Err(PageError::TooComplex(_))), "{got:?}");
+        // Nested tags are refused without building a tree (a tree would
+        // cost html5ever minutes).
+        let bomb = "<div>".repeat(100_000);
+        let got = main_text(bomb.as_bytes(), "http://127.0.0.1/a", None);
+        assert!(
+            matches!(&got, Err(PageError::TooComplex(m)) if m.starts_with("tags nested")),
+            "{got:?}"
+        );
         let wide = "<p>x</p>".repeat(MAX_ELEMENTS + 10);
         let got = main_text(wide.as_bytes(), "http://127.0.0.1/a", None);
         assert!(matches!(got, Err(PageError::TooComplex(_))), "{got:?}");
@@ -227,6 +318,16 @@ mod tests {
         )
         .unwrap();
         assert!(text.contains("Réunion à Genève"), "{text}");
+    }
+
+    #[test]
+    fn tags_are_scanned_for_nesting() {
+        assert_eq!(
+            scan_tags(b"<div><p>a<p>b<br><img/></div><div></div>"),
+            (6, 1)
+        );
+        assert_eq!(scan_tags(b"<a><b><c></c></b></a>"), (3, 3));
+        assert_eq!(scan_tags(b"x < y and <3 </"), (0, 0));
     }
 
     #[test]

@@ -346,8 +346,16 @@ pub fn shipped_rules() -> String {
 }
 
 /// Runs the binary with `args`, optional stdin, in `dir`.
+/// Tests reach only loopback: no proxy from the environment.
+fn no_proxy(cmd: &mut Command) {
+    for k in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
+        cmd.env_remove(k).env_remove(k.to_ascii_lowercase());
+    }
+}
+
 pub fn run(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_newswatch"));
+    no_proxy(&mut cmd);
     cmd.args(args)
         .current_dir(dir)
         .env_remove("NEWSWATCH_CONFIG")
@@ -423,6 +431,7 @@ impl Daemon {
         ));
         let f = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_newswatch"));
+        no_proxy(&mut cmd);
         cmd.args(["--config", config.to_str().unwrap(), "run"])
             .current_dir(dir)
             .env_remove("NEWSWATCH_CONFIG")
