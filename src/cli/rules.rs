@@ -56,6 +56,7 @@ pub(super) fn eval(path: &Path, file: &Path, as_json: bool) -> Result<u8> {
             summary: s("summary"),
             content: s("content"),
             labels,
+            lang: v.get("lang").and_then(|l| l.as_str()).map(str::to_string),
         });
     }
     let rep = labelled::score(&cfg.rules, &items);
@@ -71,10 +72,15 @@ pub(super) fn eval(path: &Path, file: &Path, as_json: bool) -> Result<u8> {
             .iter()
             .map(|m| json!({"kind": m.kind, "watch": m.watch, "id": m.id, "title": m.title, "fired": m.fired, "detail": m.detail}))
             .collect();
+        let exact: Vec<serde_json::Value> = rep
+            .exact
+            .iter()
+            .map(|(l, r, n)| json!({"lang": l, "right": r, "items": n, "share": *r as f64 / (*n).max(1) as f64}))
+            .collect();
         writeln!(
             out,
             "{}",
-            json!({"items": rep.items, "figures": figures, "misses": misses})
+            json!({"items": rep.items, "figures": figures, "exact": exact, "misses": misses})
         )?;
     } else {
         writeln!(out, "{} labelled items", rep.items)?;
@@ -90,6 +96,17 @@ pub(super) fn eval(path: &Path, file: &Path, as_json: bool) -> Result<u8> {
                 f.name, f.precision, f.recall, f.f1, f.tp, f.fp, f.fn_
             )?;
         }
+        let shares: Vec<String> = rep
+            .exact
+            .iter()
+            .map(|(l, r, n)| {
+                format!(
+                    "{l} {r}/{n} ({:.1}%)",
+                    100.0 * *r as f64 / (*n).max(1) as f64
+                )
+            })
+            .collect();
+        writeln!(out, "exactly right, by language: {}", shares.join(", "))?;
         if !rep.misses.is_empty() {
             writeln!(out, "\nmisclassified:")?;
         }

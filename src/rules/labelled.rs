@@ -23,6 +23,8 @@ pub struct Labelled {
     pub content: String,
     /// Its labels (`none`, or watch names with `_` for `-`).
     pub labels: Vec<String>,
+    /// Its language tag, when the set gives one.
+    pub lang: Option<String>,
 }
 
 /// Counts and ratios for one watch (or for "flagged").
@@ -71,6 +73,10 @@ pub struct Report {
     pub figures: Vec<Figures>,
     /// Every misclassification.
     pub misses: Vec<Miss>,
+    /// Per language (sorted; `-` for items without one): items on which
+    /// every watch was right (fired where it must, quiet where it must,
+    /// either where it is neutral), and items.
+    pub exact: Vec<(String, usize, usize)>,
 }
 
 fn label_of(watch: &str) -> String {
@@ -111,13 +117,16 @@ pub fn score(rules: &RuleSet, items: &[Labelled]) -> Report {
         ..Figures::default()
     };
     let mut misses = Vec::new();
+    let mut exact: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for it in items {
         let ms = rules.evaluate(&it.title, &it.summary, &it.content);
         let fired: Vec<String> = ms.iter().map(|m| m.watch.clone()).collect();
+        let mut right = true;
         for (w, f) in rules.watches().iter().zip(figs.iter_mut()) {
             let pos = it.labels.contains(&label_of(&w.name));
             let neutral = w.includes.iter().any(|i| it.labels.contains(&label_of(i)));
             let did = fired.contains(&w.name);
+            right &= did == pos || (neutral && !pos);
             match (pos, did) {
                 (true, true) => f.tp += 1,
                 (true, false) => {
@@ -176,6 +185,11 @@ pub fn score(rules: &RuleSet, items: &[Labelled]) -> Report {
                 _ => {}
             }
         }
+        let e = exact
+            .entry(it.lang.clone().unwrap_or_else(|| "-".into()))
+            .or_default();
+        e.0 += usize::from(right);
+        e.1 += 1;
         let labelled = it.labels.iter().any(|l| l != "none");
         match (labelled, !fired.is_empty()) {
             (true, true) => flagged.tp += 1,
@@ -190,5 +204,6 @@ pub fn score(rules: &RuleSet, items: &[Labelled]) -> Report {
         items: items.len(),
         figures,
         misses,
+        exact: exact.into_iter().map(|(l, (r, n))| (l, r, n)).collect(),
     }
 }
