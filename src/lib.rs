@@ -23,6 +23,7 @@ pub mod config;
 pub(crate) mod daemon;
 pub(crate) mod demo;
 pub(crate) mod email;
+pub mod facts;
 pub(crate) mod fault;
 pub(crate) mod fetch;
 pub mod model;

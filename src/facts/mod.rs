@@ -1,0 +1,1050 @@
+//! The facts of a meeting: for an article that fires `coalition-meeting`,
+//! what an analyst writes down first — the forum, the venue (city and
+//! country), the date, the host countries and the officials named, the
+//! number of participating countries, and whether it is upcoming or held.
+//! A field the text does not give is absent, never guessed.
+//!
+//! Pure: text and the publication time in, [`MeetingFacts`] out. Reads the
+//! title, the summary and the start of the content as one run of words in
+//! the matcher's normalization (with each word's original spelling, for
+//! capitals), finds places in the embedded gazetteer (`places`), dates
+//! and number words (`dates`), forums (`forums`), and decides among the
+//! candidates with the cue words of the five languages below.
+
+mod dates;
+mod forums;
+mod places;
+
+use crate::text::{normalize, normalize_text};
+use chrono::{DateTime, NaiveDate};
+use places::Kind;
+use serde::Serialize;
+use std::sync::OnceLock;
+
+/// Content beyond this many bytes is not read for facts (they are in the
+/// opening paragraphs).
+const CONTENT_BYTES: usize = 3000;
+
+/// Whether the meeting is still to come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Announced.
+    Upcoming,
+    /// Taken place (or under way).
+    Held,
+}
+
+/// How many countries or delegations take part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Participants {
+    /// The number given.
+    pub n: u32,
+    /// "More than 80": the number is a lower bound.
+    pub lower_bound: bool,
+}
+
+/// What an article says about its meeting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MeetingFacts {
+    /// The body or meeting, canonical English name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forum: Option<String>,
+    /// The article's own wording of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forum_text: Option<String>,
+    /// Venue city (English name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// Venue country (English name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// The day it takes or took place (the first, for several days).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Countries hosting or co-chairing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    /// Names of officials the text gives.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub officials: Vec<String>,
+    /// Countries or delegations taking part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participants: Option<Participants>,
+    /// Upcoming or held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Stage>,
+}
+
+impl MeetingFacts {
+    /// Whether nothing was found.
+    pub fn is_empty(&self) -> bool {
+        *self == MeetingFacts::default()
+    }
+
+    /// One line for people: "Meeting: Global Coalition to Defeat ISIS —
+    /// Marrakesh, Morocco — 2026-05-11 — hosts Morocco, United States —
+    /// 80+ countries" (absent fields left out; `None` when nothing is known).
+    pub fn line(&self) -> Option<String> {
+        let mut parts: Vec<String> = Vec::new();
+        parts.push(
+            self.forum
+                .clone()
+                .unwrap_or_else(|| "(forum not named)".into()),
+        );
+        match (&self.city, &self.country) {
+            (Some(c), Some(k)) => parts.push(format!("{c}, {k}")),
+            (None, Some(k)) => parts.push(k.clone()),
+            (Some(c), None) => parts.push(c.clone()),
+            (None, None) => {}
+        }
+        if let Some(d) = &self.date {
+            parts.push(match self.stage {
+                Some(Stage::Upcoming) => format!("{d} (upcoming)"),
+                _ => d.clone(),
+            });
+        }
+        if !self.hosts.is_empty() {
+            parts.push(format!("hosts {}", self.hosts.join(", ")));
+        }
+        if let Some(p) = self.participants {
+            parts.push(format!(
+                "{}{} countries",
+                p.n,
+                if p.lower_bound { "+" } else { "" }
+            ));
+        }
+        (!self.is_empty()).then(|| format!("Meeting: {}", parts.join(" — ")))
+    }
+}
+
+/// One word: normalized, as written, and whether a sentence (or field)
+/// starts with it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tok<'a> {
+    /// Normalized.
+    pub w: &'a str,
+    /// As written.
+    pub orig: &'a str,
+    /// A sentence or a field starts here.
+    pub brk: bool,
+}
+
+impl Tok<'_> {
+    fn capitalized(&self) -> bool {
+        self.orig.chars().next().is_some_and(char::is_uppercase)
+    }
+    fn arabic(&self) -> bool {
+        self.orig.chars().next().is_some_and(crate::text::is_arabic)
+    }
+}
+
+/// Cue words, normalized once.
+struct Cues {
+    venue_prep: Vec<String>,
+    host_verb: Vec<String>,
+    host_by: Vec<String>,
+    cochair_verb: Vec<String>,
+    distract_before: Vec<String>,
+    said_after: Vec<String>,
+    online: Vec<String>,
+    upcoming: Vec<String>,
+    held: Vec<String>,
+    lower: Vec<String>,
+    vague: Vec<String>,
+    units: Vec<String>,
+    roles: Vec<String>,
+    arabic_prefixes: Vec<String>,
+    forums: Vec<(String, &'static str)>,
+}
+
+fn n(xs: &[&str]) -> Vec<String> {
+    xs.iter()
+        .map(|x| normalize_text(x))
+        .filter(|x| !x.is_empty())
+        .collect()
+}
+
+fn cues() -> &'static Cues {
+    static C: OnceLock<Cues> = OnceLock::new();
+    C.get_or_init(|| {
+        let mut forums: Vec<(String, &'static str)> = forums::FORUMS
+            .iter()
+            .flat_map(|(canon, forms)| forms.iter().map(move |f| (normalize_text(f), *canon)))
+            .collect();
+        forums.sort_by_key(|f| std::cmp::Reverse(f.0.split(' ').count()));
+        Cues {
+            venue_prep: n(&[
+                "in",
+                "at",
+                "à",
+                "a",
+                "au",
+                "en",
+                "im",
+                "in der",
+                "in die",
+                "نحو",
+                "في",
+                "ب",
+                "to be held in",
+                "held in",
+                "hosted in",
+                "à la",
+                "dans",
+                "en la",
+            ]),
+            host_verb: n(&[
+                "host",
+                "hosts",
+                "hosted",
+                "hosting",
+                "to host",
+                "will host",
+                "accueille",
+                "accueillera",
+                "a accueilli",
+                "accueillent",
+                "acoge",
+                "acogerá",
+                "acogió",
+                "albergará",
+                "alberga",
+                "richtet aus",
+                "ist gastgeber",
+                "gastgeber",
+                "gastgeberland",
+                "تستضيف",
+                "يستضيف",
+                "استضافت",
+                "استضاف",
+                "ستستضيف",
+                "سيستضيف",
+            ]),
+            host_by: n(&[
+                "co chaired by",
+                "cochaired by",
+                "chaired by",
+                "hosted by",
+                "co hosted by",
+                "under the chairmanship of",
+                "under the co chairmanship of",
+                "under the presidency of",
+                "co présidée par",
+                "coprésidée par",
+                "coprésidé par",
+                "coprésidés par",
+                "coprésidées par",
+                "présidée par",
+                "présidé par",
+                "sous la présidence",
+                "sous la coprésidence",
+                "copresidida por",
+                "copresidido por",
+                "co presidida por",
+                "presidida por",
+                "presidido por",
+                "bajo la presidencia",
+                "bajo la copresidencia",
+                "unter dem vorsitz",
+                "unter vorsitz",
+                "unter dem ko vorsitz",
+                "unter dem kovorsitz",
+                "gemeinsam geleitet von",
+                "geleitet von",
+                "ausgerichtet von",
+                "برئاسة",
+                "بالرئاسة المشتركة",
+                "برئاسة مشتركة",
+                "تحت رئاسة",
+                "بمشاركة رئاسة",
+            ]),
+            cochair_verb: n(&[
+                "co chair",
+                "co chairs",
+                "co chaired",
+                "cochair",
+                "cochairs",
+                "to co chair",
+                "will co chair",
+                "coprésident",
+                "coprésideront",
+                "coprésidera",
+                "copresiden",
+                "copresidirán",
+                "copresidirá",
+                "copresidieron",
+                "leiten gemeinsam",
+                "den vorsitz",
+                "يترأس",
+                "يترأسان",
+                "ترأس",
+                "تترأس",
+                "يرأس",
+                "ترأسا",
+            ]),
+            distract_before: n(&[
+                "attack",
+                "attacks",
+                "attack in",
+                "bombing",
+                "bombings",
+                "killed",
+                "attentat",
+                "attentats",
+                "attaque",
+                "atentado",
+                "atentados",
+                "ataque",
+                "anschlag",
+                "anschläge",
+                "angriff",
+                "هجوم",
+                "هجمات",
+                "تفجير",
+                "last year",
+                "previous",
+                "earlier",
+                "l an dernier",
+                "l année dernière",
+                "précédente",
+                "précédent",
+                "dernière réunion",
+                "el año pasado",
+                "anterior",
+                "letztes jahr",
+                "vergangenes jahr",
+                "vorjahr",
+                "العام الماضي",
+                "السابق",
+                "السابقة",
+                "after",
+                "following",
+                "après",
+                "tras",
+                "después de",
+                "nach",
+                "بعد",
+                "since",
+                "depuis",
+                "desde",
+                "seit",
+                "منذ",
+            ]),
+            said_after: n(&[
+                "said",
+                "says",
+                "wants",
+                "announced",
+                "insisted",
+                "warned",
+                "a déclaré",
+                "veut",
+                "a annoncé",
+                "dijo",
+                "quiere",
+                "anunció",
+                "sagte",
+                "erklärte",
+                "will",
+                "fordert",
+                "قالت",
+                "أعلنت",
+                "قال",
+                "أعلن",
+                "تريد",
+            ]),
+            online: n(&[
+                "virtual",
+                "virtually",
+                "online",
+                "videoconference",
+                "video conference",
+                "by video",
+                "visioconférence",
+                "en ligne",
+                "virtuelle",
+                "videoconferencia",
+                "en línea",
+                "virtual",
+                "videokonferenz",
+                "virtuell",
+                "افتراضي",
+                "افتراضيا",
+                "عبر الفيديو",
+                "عن بعد",
+            ]),
+            upcoming: n(&[
+                "will",
+                "to meet",
+                "to host",
+                "to hold",
+                "to co chair",
+                "to gather",
+                "to convene",
+                "is to",
+                "are to",
+                "next",
+                "upcoming",
+                "expected",
+                "scheduled",
+                "set to",
+                "plans to",
+                "ahead of",
+                "va",
+                "vont",
+                "accueillera",
+                "se tiendra",
+                "se réuniront",
+                "réunira",
+                "prochain",
+                "prochaine",
+                "doit",
+                "doivent",
+                "attendus",
+                "attendu",
+                "coprésidera",
+                "coprésideront",
+                "sera",
+                "seront",
+                "se reunirán",
+                "reunirá",
+                "acogerá",
+                "celebrará",
+                "próximo",
+                "próxima",
+                "está previsto",
+                "prevista",
+                "previsto",
+                "será",
+                "serán",
+                "copresidirán",
+                "copresidirá",
+                "wird",
+                "werden",
+                "kommende",
+                "kommenden",
+                "nächste",
+                "nächsten",
+                "soll",
+                "sollen",
+                "geplant",
+                "bevorstehend",
+                "sيعقد",
+                "سيعقد",
+                "ستعقد",
+                "سيجتمع",
+                "ستجتمع",
+                "ستستضيف",
+                "سيستضيف",
+                "المقبل",
+                "المقبلة",
+                "القادم",
+                "القادمة",
+                "سوف",
+                "سيشارك",
+                "يرتقب",
+                "من المقرر",
+                "المرتقب",
+            ]),
+            held: n(&[
+                "met",
+                "held",
+                "gathered",
+                "agreed",
+                "adopted",
+                "concluded",
+                "discussed",
+                "reviewed",
+                "ended",
+                "closed",
+                "wrapped up",
+                "pledged",
+                "endorsed",
+                "signed",
+                "se sont",
+                "ont",
+                "a réuni",
+                "s est tenue",
+                "s est tenu",
+                "a eu lieu",
+                "hier",
+                "dernier",
+                "dernière",
+                "se reunieron",
+                "celebró",
+                "acordaron",
+                "debatieron",
+                "ayer",
+                "concluyó",
+                "clausuró",
+                "pasado",
+                "reunió",
+                "aprobaron",
+                "trafen",
+                "berieten",
+                "haben",
+                "hat",
+                "einigten",
+                "beschlossen",
+                "gestern",
+                "vergangenen",
+                "tagten",
+                "kamen",
+                "verabschiedeten",
+                "اجتمع",
+                "اجتمعوا",
+                "عقد",
+                "عقدت",
+                "اختتم",
+                "اختتمت",
+                "ناقش",
+                "بحث",
+                "اتفق",
+                "اتفقوا",
+                "أمس",
+                "الماضي",
+                "أقر",
+            ]),
+            lower: n(&[
+                "more than",
+                "over",
+                "at least",
+                "upwards of",
+                "plus de",
+                "au moins",
+                "más de",
+                "al menos",
+                "mehr als",
+                "über",
+                "mindestens",
+                "أكثر من",
+                "ما يزيد على",
+                "ما يزيد عن",
+                "ما لا يقل عن",
+            ]),
+            vague: n(&[
+                "about",
+                "some",
+                "around",
+                "nearly",
+                "almost",
+                "roughly",
+                "approximately",
+                "environ",
+                "près de",
+                "quelque",
+                "quelques",
+                "unos",
+                "unas",
+                "cerca de",
+                "alrededor de",
+                "casi",
+                "rund",
+                "etwa",
+                "knapp",
+                "fast",
+                "ungefähr",
+                "نحو",
+                "قرابة",
+                "حوالي",
+                "زهاء",
+            ]),
+            units: n(&[
+                "countries",
+                "nations",
+                "states",
+                "delegations",
+                "member states",
+                "governments",
+                "partners",
+                "members",
+                "pays",
+                "états",
+                "délégations",
+                "nations",
+                "gouvernements",
+                "partenaires",
+                "membres",
+                "países",
+                "estados",
+                "delegaciones",
+                "naciones",
+                "gobiernos",
+                "socios",
+                "miembros",
+                "staaten",
+                "länder",
+                "ländern",
+                "delegationen",
+                "nationen",
+                "regierungen",
+                "mitgliedstaaten",
+                "دولة",
+                "دول",
+                "بلدا",
+                "بلدان",
+                "وفدا",
+                "وفود",
+                "عضوا",
+            ]),
+            roles: n(&[
+                "minister",
+                "ministers",
+                "secretary",
+                "secretary general",
+                "secretary of state",
+                "ambassador",
+                "envoy",
+                "president",
+                "chair",
+                "chairman",
+                "commissioner",
+                "counterpart",
+                "director",
+                "chief",
+                "general",
+                "king",
+                "prince",
+                "sheikh",
+                "ministre",
+                "secrétaire",
+                "ambassadeur",
+                "homologue",
+                "président",
+                "présidente",
+                "commissaire",
+                "directeur",
+                "ministro",
+                "ministra",
+                "secretario",
+                "embajador",
+                "homólogo",
+                "presidente",
+                "comisario",
+                "director",
+                "minister",
+                "ministerin",
+                "staatssekretär",
+                "botschafter",
+                "amtskollege",
+                "präsident",
+                "kommissar",
+                "generalsekretär",
+                "könig",
+            ]),
+            arabic_prefixes: n(&[
+                "وبال", "فبال", "بال", "وال", "فال", "لل", "ال", "وب", "فب", "ب", "و", "ف", "ل",
+            ]),
+            forums,
+        }
+    })
+}
+
+/// The fields in normalized form, with their original text.
+struct Read<'a> {
+    normalized: Vec<(crate::text::Normalized, &'a str)>,
+}
+
+impl<'a> Read<'a> {
+    fn new(fields: [&'a str; 3]) -> Read<'a> {
+        Read {
+            normalized: fields.iter().map(|f| (normalize(f), *f)).collect(),
+        }
+    }
+
+    /// Title, summary and content as one run of words.
+    fn toks(&self) -> Vec<Tok<'_>> {
+        let mut out = Vec::new();
+        for (nz, orig) in &self.normalized {
+            let mut prev_end = 0usize;
+            for (k, w) in nz.words.iter().enumerate() {
+                let (s, e) = (w.orig_start as usize, w.orig_end as usize);
+                let gap = orig.get(prev_end..s).unwrap_or("");
+                let brk = k == 0 || gap.contains(['.', ';', '!', '?', '\n', '|', '—', ':']);
+                out.push(Tok {
+                    w: nz.text.get(w.start as usize..w.end as usize).unwrap_or(""),
+                    orig: orig.get(s..e).unwrap_or(""),
+                    brk,
+                });
+                prev_end = e;
+            }
+        }
+        out
+    }
+}
+
+/// Extracts the facts of the meeting an article reports. `published` is
+/// the article's publication time (Unix s), against which relative dates
+/// resolve.
+pub fn extract(title: &str, summary: &str, content: &str, published: i64) -> MeetingFacts {
+    let mut cut = content.len().min(CONTENT_BYTES);
+    while !content.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let read = Read::new([title, summary, &content[..cut]]);
+    let toks = read.toks();
+    let c = cues();
+    let mut f = MeetingFacts::default();
+    forum(&toks, c, &mut f);
+    let places = find_places(&toks, c);
+    venue(&toks, c, &places, &mut f);
+    hosts(&toks, c, &places, &mut f);
+    officials(&toks, c, &places, &mut f);
+    participants(&toks, c, &mut f);
+    let day = DateTime::from_timestamp(published, 0).map(|d| d.date_naive());
+    let cue_stage = stage_by_cues(&toks, c);
+    if let Some(day) = day {
+        date(&toks, c, day, cue_stage, &mut f);
+    }
+    f.stage = match (&f.date, day) {
+        (Some(d), Some(p)) => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) if d > p => Some(Stage::Upcoming),
+            Ok(d) if d < p => Some(Stage::Held),
+            _ => cue_stage.or(Some(Stage::Held)),
+        },
+        _ => cue_stage,
+    };
+    f
+}
+
+fn forum(toks: &[Tok<'_>], c: &Cues, f: &mut MeetingFacts) {
+    for i in 0..toks.len() {
+        for (form, canon) in &c.forums {
+            if let Some(len) = dates::phrase_at(toks, i, form) {
+                // Short acronyms must be written in capitals ("SCO", not "sco").
+                if form.len() <= 4
+                    && !toks[i].arabic()
+                    && !toks[i]
+                        .orig
+                        .chars()
+                        .all(|ch| ch.is_uppercase() || ch.is_ascii_digit())
+                {
+                    continue;
+                }
+                f.forum = Some((*canon).to_string());
+                let words: Vec<&str> = toks[i..i + len].iter().map(|t| t.orig).collect();
+                f.forum_text = Some(words.join(" "));
+                return;
+            }
+        }
+    }
+}
+
+/// A place named at word `at`, `len` words long.
+#[derive(Debug, Clone, Copy)]
+struct Mention {
+    at: usize,
+    len: usize,
+    place: places::Place,
+    /// An Arabic proclitic "ب" (in) was joined to it.
+    in_prefix: bool,
+}
+
+fn find_places(toks: &[Tok<'_>], c: &Cues) -> Vec<Mention> {
+    let g = places::get();
+    let mut out = Vec::new();
+    let mut i = 0;
+    'words: while i < toks.len() {
+        for len in (1..=g.max_words.min(toks.len() - i)).rev() {
+            let span = &toks[i..i + len];
+            if span.iter().skip(1).any(|t| t.brk) {
+                continue;
+            }
+            let key: Vec<&str> = span.iter().map(|t| t.w).collect();
+            let key = key.join(" ");
+            if let Some(p) = g.names.get(&key) {
+                let latin_ok = span[0].arabic()
+                    || (span[0].capitalized()
+                        && (key.len() > 2
+                            || span[0]
+                                .orig
+                                .chars()
+                                .all(|ch| ch.is_uppercase() || ch == '.')));
+                if latin_ok {
+                    out.push(Mention {
+                        at: i,
+                        len,
+                        place: *p,
+                        in_prefix: false,
+                    });
+                    i += len;
+                    continue 'words;
+                }
+            }
+            // Arabic proclitics: "بمراكش", "والمغرب"
+            if span[0].arabic() {
+                for pre in &c.arabic_prefixes {
+                    if let Some(rest) = span[0].w.strip_prefix(pre.as_str()) {
+                        let mut k = vec![rest];
+                        k.extend(span[1..].iter().map(|t| t.w));
+                        let key = k.join(" ");
+                        let key2 = format!("ال{key}");
+                        if let Some(p) = g.names.get(&key).or_else(|| g.names.get(&key2)) {
+                            out.push(Mention {
+                                at: i,
+                                len,
+                                place: *p,
+                                in_prefix: pre.contains('ب'),
+                            });
+                            i += len;
+                            continue 'words;
+                        }
+                    }
+                }
+            }
+        }
+        // Demonyms by stem: "marocain", "marokkanischen", "المغربي"
+        let t = &toks[i];
+        if (t.arabic() || t.capitalized() || !t.orig.is_empty())
+            && t.w.len() >= 4
+            && let Some(cidx) = g.demonym(t.w).or_else(|| {
+                t.w.strip_prefix(normalize_text("ال").as_str())
+                    .and_then(|r| g.demonym(r))
+            })
+        {
+            out.push(Mention {
+                at: i,
+                len: 1,
+                place: places::Place {
+                    kind: Kind::Demonym,
+                    country: cidx,
+                    name: g.countries[cidx as usize],
+                },
+                in_prefix: false,
+            });
+        }
+        i += 1;
+    }
+    out
+}
+
+fn near_before(toks: &[Tok<'_>], at: usize, within: usize, ps: &[String]) -> bool {
+    (at.saturating_sub(within)..at).any(|j| {
+        dates::any_at(toks, j, ps).is_some_and(|n| j + n <= at)
+            && !toks[j + 1..=at].iter().any(|t| t.brk)
+    })
+}
+
+fn venue(toks: &[Tok<'_>], c: &Cues, places: &[Mention], f: &mut MeetingFacts) {
+    let g = places::get();
+    let mut best: Option<(i32, &Mention)> = None;
+    for m in places.iter().filter(|m| m.place.kind != Kind::Demonym) {
+        let mut score = if m.place.kind == Kind::City { 2 } else { 1 };
+        let prep = m.in_prefix
+            || m.at.checked_sub(1).is_some_and(|j| {
+                !toks[m.at].brk
+                    && c.venue_prep
+                        .iter()
+                        .any(|p| dates::phrase_at(toks, j, p).is_some())
+            })
+            || m.at.checked_sub(2).is_some_and(|j| {
+                !toks[m.at].brk
+                    && !toks[j + 1].brk
+                    && c.venue_prep
+                        .iter()
+                        .any(|p| p.contains(' ') && dates::phrase_at(toks, j, p) == Some(2))
+            });
+        if prep {
+            score += 3;
+        }
+        if near_before(toks, m.at, 3, &c.host_verb)
+            || c.host_verb
+                .iter()
+                .any(|h| dates::phrase_at(toks, m.at + m.len, h).is_some())
+        {
+            score += 2;
+        }
+        if near_before(toks, m.at, 5, &c.distract_before) {
+            score -= 4;
+        }
+        if c.said_after
+            .iter()
+            .any(|s| dates::phrase_at(toks, m.at + m.len, s).is_some())
+        {
+            score -= 4;
+        }
+        if best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, m));
+        }
+    }
+    let Some((score, m)) = best else {
+        return;
+    };
+    if score < 3 {
+        return;
+    }
+    let online = toks.iter().enumerate().any(|(i, _)| {
+        c.online
+            .iter()
+            .any(|o| dates::phrase_at(toks, i, o).is_some())
+    });
+    if online && m.place.kind == Kind::Country {
+        return;
+    }
+    let country = g.countries[m.place.country as usize].to_string();
+    if m.place.kind == Kind::City {
+        f.city = Some(m.place.name.to_string());
+    }
+    f.country = Some(country);
+}
+
+fn push_country(hosts: &mut Vec<String>, name: &str) {
+    if !hosts.iter().any(|h| h == name) {
+        hosts.push(name.to_string());
+    }
+}
+
+fn hosts(toks: &[Tok<'_>], c: &Cues, places: &[Mention], f: &mut MeetingFacts) {
+    let g = places::get();
+    let mut hosts: Vec<String> = Vec::new();
+    let country_of = |m: &Mention| g.countries[m.place.country as usize];
+    for i in 0..toks.len() {
+        // "co-chaired by Morocco's foreign minister and his US counterpart"
+        if let Some(n) = dates::any_at(toks, i, &c.host_by) {
+            let end = (i + n..toks.len())
+                .take(24)
+                .find(|&j| j > i + n && toks[j].brk)
+                .unwrap_or((i + n + 24).min(toks.len()));
+            for m in places
+                .iter()
+                .filter(|m| m.at >= i + n && m.at < end && m.place.kind != Kind::City)
+            {
+                push_country(&mut hosts, country_of(m));
+            }
+        }
+        // "Morocco and the United States will co-chair", "Kenya hosts"
+        let verb = dates::any_at(toks, i, &c.cochair_verb).is_some()
+            || dates::any_at(toks, i, &c.host_verb).is_some();
+        if verb {
+            let start = (0..i)
+                .rev()
+                .take(10)
+                .find(|&j| toks[j].brk)
+                .unwrap_or(i.saturating_sub(10));
+            for m in places.iter().filter(|m| m.at >= start && m.at < i) {
+                push_country(&mut hosts, country_of(m));
+            }
+            // "… will host …" with the venue as subject: its country.
+        }
+    }
+    f.hosts = hosts;
+}
+
+fn officials(toks: &[Tok<'_>], c: &Cues, places: &[Mention], f: &mut MeetingFacts) {
+    let is_place = |j: usize| places.iter().any(|m| j >= m.at && j < m.at + m.len);
+    let is_role = |j: usize| {
+        c.roles
+            .iter()
+            .any(|r| dates::phrase_at(toks, j, r).is_some())
+    };
+    let mut names: Vec<String> = Vec::new();
+    for i in 0..toks.len() {
+        if toks[i].arabic() || !is_role(i) {
+            continue;
+        }
+        // Skip the rest of the title ("Foreign Minister", "Minister of
+        // Foreign Affairs"): at most three more words, then the name.
+        let mut j = i + 1;
+        let mut skipped = 0;
+        while j < toks.len()
+            && skipped < 4
+            && !toks[j].brk
+            && (is_role(j) || !toks[j].capitalized() || is_place(j))
+        {
+            if toks[j].capitalized() && !is_role(j) && !is_place(j) {
+                break;
+            }
+            j += 1;
+            skipped += 1;
+        }
+        let mut name: Vec<&str> = Vec::new();
+        while j < toks.len()
+            && name.len() < 4
+            && toks[j].capitalized()
+            && !is_role(j)
+            && !is_place(j)
+            && (name.is_empty() || !toks[j].brk)
+        {
+            name.push(toks[j].orig);
+            j += 1;
+        }
+        if name.len() >= 2 {
+            let s = name.join(" ");
+            if !names.contains(&s) {
+                names.push(s);
+            }
+        }
+    }
+    f.officials = names;
+}
+
+fn participants(toks: &[Tok<'_>], c: &Cues, f: &mut MeetingFacts) {
+    for i in 0..toks.len() {
+        let Some((v, used)) = dates::number_at(toks, i) else {
+            continue;
+        };
+        if !(2..=250).contains(&v) {
+            continue;
+        }
+        // the unit within two words: "80 countries", "more than 80 member states"
+        let unit = (i + used..(i + used + 3).min(toks.len())).any(|j| {
+            !toks[j].brk
+                && c.units
+                    .iter()
+                    .any(|u| dates::phrase_at(toks, j, u).is_some())
+        });
+        if !unit {
+            continue;
+        }
+        let vague = near_before(toks, i, 3, &c.vague);
+        if vague {
+            return;
+        }
+        let lower = near_before(toks, i, 3, &c.lower);
+        f.participants = Some(Participants {
+            n: v,
+            lower_bound: lower,
+        });
+        return;
+    }
+}
+
+fn stage_by_cues(toks: &[Tok<'_>], c: &Cues) -> Option<Stage> {
+    let (mut up, mut held) = (0, 0);
+    for i in 0..toks.len() {
+        if dates::any_at(toks, i, &c.upcoming).is_some() {
+            up += 1;
+        }
+        if dates::any_at(toks, i, &c.held).is_some() {
+            held += 1;
+        }
+    }
+    match up.cmp(&held) {
+        std::cmp::Ordering::Greater => Some(Stage::Upcoming),
+        std::cmp::Ordering::Less => Some(Stage::Held),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
+fn date(
+    toks: &[Tok<'_>],
+    c: &Cues,
+    published: NaiveDate,
+    stage: Option<Stage>,
+    f: &mut MeetingFacts,
+) {
+    let upcoming = stage.map(|s| s == Stage::Upcoming);
+    for e in dates::find(toks) {
+        if near_before(toks, e.pos, 5, &c.distract_before) {
+            continue;
+        }
+        if let Some(d) = dates::resolve(e.when, published, upcoming) {
+            f.date = Some(d.format("%Y-%m-%d").to_string());
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
