@@ -13,6 +13,14 @@ pub(super) fn eval(path: &Path, file: &Path, as_json: bool) -> Result<u8> {
     let cfg = load_config(path)?;
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    if text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .is_some_and(|v| v.get("facts").is_some())
+    {
+        return eval_facts(file, &text, as_json);
+    }
     let mut items = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -123,6 +131,131 @@ pub(super) fn eval(path: &Path, file: &Path, as_json: bool) -> Result<u8> {
     }
     out.flush()?;
     Ok(0)
+}
+
+/// The fields of the meeting facts scored by `eval`.
+const FACT_FIELDS: [&str; 9] = [
+    "forum",
+    "city",
+    "country",
+    "date",
+    "hosts",
+    "officials",
+    "participants",
+    "stage",
+    "all",
+];
+
+/// `eval` on a facts set (`{id, published, title, summary, content,
+/// facts}` per line): each field of the extracted facts against the
+/// labelled ones, exact (a field absent from both is right; one extracted
+/// but not labelled is wrong), then every item with a wrong field.
+fn eval_facts(file: &Path, text: &str, as_json: bool) -> Result<u8> {
+    let mut right = [0usize; FACT_FIELDS.len()];
+    let mut items = 0usize;
+    let mut wrong: Vec<serde_json::Value> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: bad JSON", file.display(), n + 1))?;
+        let s = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_str())
+                .map(crate::text::html_to_text)
+                .unwrap_or_default()
+        };
+        let published = v
+            .get("published")
+            .and_then(|p| p.as_str())
+            .and_then(|p| chrono::DateTime::parse_from_rfc3339(p).ok())
+            .map(|d| d.timestamp())
+            .with_context(|| format!("{}:{}: no RFC 3339 `published`", file.display(), n + 1))?;
+        let got = crate::facts::extract(&s("title"), &s("summary"), &s("content"), published);
+        let got = serde_json::to_value(&got)?;
+        let want = v.get("facts").cloned().unwrap_or_default();
+        items += 1;
+        let mut bad = Vec::new();
+        for (k, field) in FACT_FIELDS.iter().take(FACT_FIELDS.len() - 1).enumerate() {
+            if same_fact(want.get(*field), got.get(*field)) {
+                right[k] += 1;
+            } else {
+                bad.push(json!({"field": field, "want": want.get(*field), "got": got.get(*field)}));
+            }
+        }
+        if bad.is_empty() {
+            right[FACT_FIELDS.len() - 1] += 1;
+        } else {
+            wrong.push(json!({"id": v.get("id"), "title": s("title"), "wrong": bad}));
+        }
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let share = |k: usize| right[k] as f64 / items.max(1) as f64;
+    if as_json {
+        let fields: Vec<serde_json::Value> = FACT_FIELDS
+            .iter()
+            .enumerate()
+            .map(|(k, f)| json!({"field": f, "right": right[k], "share": share(k)}))
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            json!({"items": items, "fields": fields, "wrong": wrong})
+        )?;
+    } else {
+        writeln!(out, "{items} items with meeting facts")?;
+        writeln!(out, "{:<14} {:>7} {:>9}", "field", "right", "exact")?;
+        for (k, f) in FACT_FIELDS.iter().enumerate() {
+            writeln!(out, "{f:<14} {:>7} {:>9.3}", right[k], share(k))?;
+        }
+        if !wrong.is_empty() {
+            writeln!(out, "\nwrong fields:")?;
+        }
+        for w in &wrong {
+            writeln!(out, "{} {}", w["id"], w["title"])?;
+            for b in w["wrong"].as_array().into_iter().flatten() {
+                writeln!(
+                    out,
+                    "   {}: want {} got {}",
+                    b["field"], b["want"], b["got"]
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// Whether an extracted field equals the labelled one: names in the
+/// matcher's normalization (no case, no accents), lists as sets, absent on
+/// both sides counts as equal.
+fn same_fact(want: Option<&serde_json::Value>, got: Option<&serde_json::Value>) -> bool {
+    let norm = |v: &serde_json::Value| -> serde_json::Value {
+        match v {
+            serde_json::Value::String(s) => {
+                serde_json::Value::String(crate::text::normalize_text(s))
+            }
+            serde_json::Value::Array(a) => {
+                let mut xs: Vec<String> = a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(crate::text::normalize_text))
+                    .collect();
+                xs.sort();
+                xs.dedup();
+                json!(xs)
+            }
+            other => other.clone(),
+        }
+    };
+    let empty = |v: Option<&serde_json::Value>| {
+        v.is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty))
+    };
+    match (empty(want), empty(got)) {
+        (true, true) => true,
+        (false, false) => want.map(norm) == got.map(norm),
+        _ => false,
+    }
 }
 
 pub(super) fn explain_json(

@@ -660,7 +660,9 @@ pub(crate) fn resolve(w: When, published: NaiveDate, upcoming: Option<bool>) -> 
                 Dir::Bare => match upcoming {
                     Some(true) => forward(if ahead == 0 { 7 } else { ahead }),
                     Some(false) => back((7 - ahead) % 7),
-                    None => None,
+                    // Unknown (a present tense: "meet on Sunday"): the next
+                    // one, the publication day included.
+                    None => forward(ahead),
                 },
             }
         }

@@ -143,6 +143,8 @@ impl Tok<'_> {
 struct Cues {
     venue_prep: Vec<String>,
     host_verb: Vec<String>,
+    host_noun: Vec<String>,
+    by_after: Vec<String>,
     host_by: Vec<String>,
     cochair_verb: Vec<String>,
     distract_before: Vec<String>,
@@ -182,6 +184,7 @@ fn cues() -> &'static Cues {
                 "au",
                 "en",
                 "im",
+                "nach",
                 "in der",
                 "in die",
                 "نحو",
@@ -195,6 +198,32 @@ fn cues() -> &'static Cues {
                 "en la",
             ]),
             host_verb: n(&[
+                "تحتضن",
+                "يحتضن",
+                "احتضنت",
+                "احتضن",
+                "ستحتضن",
+                "ont réuni",
+                "a réuni",
+                "réunit",
+                "réunissent",
+                "réuniront",
+                "convoque",
+                "convoquent",
+                "invite",
+                "invites",
+                "invited",
+                "invitent",
+                "lädt",
+                "laden",
+                "lud",
+                "luden",
+                "invita",
+                "invitan",
+                "convoca",
+                "convocan",
+                "reúne",
+                "reúnen",
                 "host",
                 "hosts",
                 "hosted",
@@ -222,6 +251,27 @@ fn cues() -> &'static Cues {
                 "سيستضيف",
             ]),
             host_by: n(&[
+                "organised by",
+                "organized by",
+                "co organised by",
+                "co organized by",
+                "at the invitation of",
+                "coorganisée par",
+                "co organisée par",
+                "organisée par",
+                "organisé par",
+                "à l invitation de",
+                "organizada por",
+                "organizado por",
+                "coorganizada por",
+                "por invitación de",
+                "auf einladung",
+                "organisiert von",
+                "veranstaltet von",
+                "بدعوة من",
+                "تنظمه",
+                "تنظمها",
+                "بتنظيم من",
                 "co chaired by",
                 "cochaired by",
                 "chaired by",
@@ -633,6 +683,38 @@ fn cues() -> &'static Cues {
                 "generalsekretär",
                 "könig",
             ]),
+            host_noun: n(&[
+                "host country",
+                "host nation",
+                "as host",
+                "pays hôte",
+                "hôte",
+                "país anfitrión",
+                "anfitrión",
+                "anfitriona",
+                "gastgeber",
+                "gastgeberland",
+                "gastgeberin",
+                "الدولة المضيفة",
+                "البلد المضيف",
+                "المضيفة",
+                "presidency",
+                "chairmanship",
+                "chairpersonship",
+                "présidence",
+                "presidencia",
+                "vorsitz",
+                "ratsvorsitz",
+                "ratspräsidentschaft",
+                "رئاسة",
+            ]),
+            by_after: n(&[
+                "geleitet",
+                "ausgerichtet",
+                "organisiert",
+                "veranstaltet",
+                "geführt",
+            ]),
             arabic_prefixes: n(&[
                 "وبال", "فبال", "بال", "وال", "فال", "لل", "ال", "وب", "فب", "ب", "و", "ف", "ل",
             ]),
@@ -661,7 +743,16 @@ impl<'a> Read<'a> {
             for (k, w) in nz.words.iter().enumerate() {
                 let (s, e) = (w.orig_start as usize, w.orig_end as usize);
                 let gap = orig.get(prev_end..s).unwrap_or("");
-                let brk = k == 0 || gap.contains(['.', ';', '!', '?', '\n', '|', '—', ':']);
+                // A period after a short word is an abbreviation ("EE. UU.",
+                // "U.S.") or a German ordinal ("am 11. Mai"), not an end.
+                let prev_short = k > 0
+                    && orig.get(..prev_end).is_some_and(|p| {
+                        p.rsplit(|ch: char| !ch.is_alphanumeric())
+                            .nth(1)
+                            .is_some_and(|w| w.chars().count() <= 3)
+                    });
+                let period = gap.contains('.') && !prev_short;
+                let brk = k == 0 || period || gap.contains([';', '!', '?', '\n', '|', '—', ':']);
                 out.push(Tok {
                     w: nz.text.get(w.start as usize..w.end as usize).unwrap_or(""),
                     orig: orig.get(s..e).unwrap_or(""),
@@ -709,25 +800,27 @@ pub fn extract(title: &str, summary: &str, content: &str, published: i64) -> Mee
 }
 
 fn forum(toks: &[Tok<'_>], c: &Cues, f: &mut MeetingFacts) {
+    // The most specific form wins ("SCO anti-terrorism body" over "SCO"),
+    // then the earliest.
+    let mut best: Option<(usize, usize, &'static str)> = None;
     for i in 0..toks.len() {
         for (form, canon) in &c.forums {
-            if let Some(len) = dates::phrase_at(toks, i, form) {
-                // Short acronyms must be written in capitals ("SCO", not "sco").
-                if form.len() <= 4
-                    && !toks[i].arabic()
-                    && !toks[i]
-                        .orig
-                        .chars()
-                        .all(|ch| ch.is_uppercase() || ch.is_ascii_digit())
-                {
-                    continue;
-                }
-                f.forum = Some((*canon).to_string());
-                let words: Vec<&str> = toks[i..i + len].iter().map(|t| t.orig).collect();
-                f.forum_text = Some(words.join(" "));
-                return;
+            let Some(len) = dates::phrase_at(toks, i, form) else {
+                continue;
+            };
+            // Short acronyms must be written with a capital ("SCO", "Nato").
+            if form.len() <= 4 && !toks[i].arabic() && !toks[i].capitalized() {
+                continue;
+            }
+            if best.is_none_or(|(bl, _, _)| len > bl) {
+                best = Some((len, i, canon));
             }
         }
+    }
+    if let Some((len, i, canon)) = best {
+        f.forum = Some(canon.to_string());
+        let words: Vec<&str> = toks[i..i + len].iter().map(|t| t.orig).collect();
+        f.forum_text = Some(words.join(" "));
     }
 }
 
@@ -885,6 +978,11 @@ fn venue(toks: &[Tok<'_>], c: &Cues, places: &[Mention], f: &mut MeetingFacts) {
     let country = g.countries[m.place.country as usize].to_string();
     if m.place.kind == Kind::City {
         f.city = Some(m.place.name.to_string());
+    } else {
+        let key: Vec<&str> = toks[m.at..m.at + m.len].iter().map(|t| t.w).collect();
+        if let Some(city) = g.shadowed.get(&key.join(" ")) {
+            f.city = Some(city.name.to_string());
+        }
     }
     f.country = Some(country);
 }
@@ -895,37 +993,84 @@ fn push_country(hosts: &mut Vec<String>, name: &str) {
     }
 }
 
+/// Where the sentence holding word `i` ends (exclusive), looking at most
+/// `max` words ahead.
+fn sentence_end(toks: &[Tok<'_>], i: usize, max: usize) -> usize {
+    (i + 1..toks.len())
+        .take(max)
+        .find(|&j| toks[j].brk)
+        .unwrap_or((i + 1 + max).min(toks.len()))
+}
+
+/// Where the sentence holding word `i` starts, looking at most `max` back.
+fn sentence_start(toks: &[Tok<'_>], i: usize, max: usize) -> usize {
+    (0..=i)
+        .rev()
+        .take(max + 1)
+        .find(|&j| toks[j].brk)
+        .unwrap_or(i.saturating_sub(max))
+}
+
 fn hosts(toks: &[Tok<'_>], c: &Cues, places: &[Mention], f: &mut MeetingFacts) {
     let g = places::get();
     let mut hosts: Vec<String> = Vec::new();
     let country_of = |m: &Mention| g.countries[m.place.country as usize];
+    // A place right after a venue preposition is where, not who.
+    let is_venue = |m: &Mention| {
+        m.in_prefix
+            || m.at.checked_sub(1).is_some_and(|j| {
+                c.venue_prep
+                    .iter()
+                    .any(|p| dates::phrase_at(toks, j, p) == Some(1))
+            })
+    };
+    // The window of a "… by X and Y" trigger ends at the sentence's end or
+    // at a word that starts another thought ("following", "after").
+    let window_end = |from: usize| {
+        let end = sentence_end(toks, from, 24);
+        (from..end)
+            .find(|&j| j > from && dates::any_at(toks, j, &c.distract_before).is_some())
+            .unwrap_or(end)
+    };
+    let take = |hosts: &mut Vec<String>, from: usize, to: usize, cities: bool| {
+        for m in places.iter().filter(|m| m.at >= from && m.at < to) {
+            if m.place.kind == Kind::City && (!cities || is_venue(m)) {
+                continue;
+            }
+            if m.place.kind == Kind::Country && is_venue(m) && !cities {
+                continue;
+            }
+            push_country(hosts, country_of(m));
+        }
+    };
     for i in 0..toks.len() {
         // "co-chaired by Morocco's foreign minister and his US counterpart"
         if let Some(n) = dates::any_at(toks, i, &c.host_by) {
-            let end = (i + n..toks.len())
-                .take(24)
-                .find(|&j| j > i + n && toks[j].brk)
-                .unwrap_or((i + n + 24).min(toks.len()));
-            for m in places
-                .iter()
-                .filter(|m| m.at >= i + n && m.at < end && m.place.kind != Kind::City)
-            {
-                push_country(&mut hosts, country_of(m));
-            }
+            let end = window_end(i + n);
+            take(&mut hosts, i + n, end, false);
         }
-        // "Morocco and the United States will co-chair", "Kenya hosts"
-        let verb = dates::any_at(toks, i, &c.cochair_verb).is_some()
-            || dates::any_at(toks, i, &c.host_verb).is_some();
-        if verb {
-            let start = (0..i)
+        // German, the verb last: "von Großbritannien und den USA geleitet"
+        if dates::any_at(toks, i, &c.by_after).is_some()
+            && let Some(von) = (i.saturating_sub(14)..i)
                 .rev()
-                .take(10)
-                .find(|&j| toks[j].brk)
-                .unwrap_or(i.saturating_sub(10));
-            for m in places.iter().filter(|m| m.at >= start && m.at < i) {
-                push_country(&mut hosts, country_of(m));
-            }
-            // "… will host …" with the venue as subject: its country.
+                .find(|&j| toks[j].w == "von")
+        {
+            take(&mut hosts, von + 1, i, false);
+        }
+        // "Morocco and the United States will co-chair", "Kenya hosts",
+        // "La France et la Nouvelle-Zélande ont réuni"
+        if dates::any_at(toks, i, &c.cochair_verb).is_some()
+            || dates::any_at(toks, i, &c.host_verb).is_some()
+        {
+            let start = sentence_start(toks, i, 10);
+            take(&mut hosts, start, i, true);
+        }
+        // "with Colombia as host country", "Gastgeber Gambia", "the Swiss
+        // chairpersonship", "sous présidence canadienne"
+        if let Some(n) = dates::any_at(toks, i, &c.host_noun) {
+            let from = i.saturating_sub(2).max(sentence_start(toks, i, 2));
+            let to = (i + n + 7).min(sentence_end(toks, i, 7));
+            take(&mut hosts, from, to, false);
         }
     }
     f.hosts = hosts;
@@ -938,45 +1083,87 @@ fn officials(toks: &[Tok<'_>], c: &Cues, places: &[Mention], f: &mut MeetingFact
             .iter()
             .any(|r| dates::phrase_at(toks, j, r).is_some())
     };
+    let particle = |j: usize| {
+        matches!(
+            toks[j].w,
+            "al" | "el"
+                | "bin"
+                | "ben"
+                | "ibn"
+                | "de"
+                | "del"
+                | "van"
+                | "von"
+                | "da"
+                | "di"
+                | "le"
+                | "la"
+                | "ould"
+        )
+    };
+    let name_word =
+        |j: usize| toks[j].capitalized() && !is_role(j) && !is_place(j) && !toks[j].arabic();
     let mut names: Vec<String> = Vec::new();
     for i in 0..toks.len() {
         if toks[i].arabic() || !is_role(i) {
             continue;
         }
-        // Skip the rest of the title ("Foreign Minister", "Minister of
-        // Foreign Affairs"): at most three more words, then the name.
+        // The first run of two or more name words within the next eight
+        // words of the sentence ("Foreign Minister Nasser Bourita", "le
+        // ministre canadien de la Sécurité publique, Daniel Fortier").
+        let end = sentence_end(toks, i, 9);
         let mut j = i + 1;
-        let mut skipped = 0;
-        while j < toks.len()
-            && skipped < 4
-            && !toks[j].brk
-            && (is_role(j) || !toks[j].capitalized() || is_place(j))
-        {
-            if toks[j].capitalized() && !is_role(j) && !is_place(j) {
+        while j < end {
+            if name_word(j)
+                && j + 1 < end
+                && (name_word(j + 1) || (particle(j + 1) && j + 2 < end && name_word(j + 2)))
+            {
                 break;
             }
             j += 1;
-            skipped += 1;
         }
         let mut name: Vec<&str> = Vec::new();
-        while j < toks.len()
-            && name.len() < 4
-            && toks[j].capitalized()
-            && !is_role(j)
-            && !is_place(j)
-            && (name.is_empty() || !toks[j].brk)
+        while j < end
+            && name.len() < 5
+            && (name_word(j)
+                || (!name.is_empty() && particle(j) && j + 1 < end && name_word(j + 1)))
         {
             name.push(toks[j].orig);
             j += 1;
         }
         if name.len() >= 2 {
-            let s = name.join(" ");
+            let s = rejoin(&name);
             if !names.contains(&s) {
                 names.push(s);
             }
         }
     }
     f.officials = names;
+}
+
+/// The words of a name joined as the text joins them: "al" and "Harbi"
+/// with a hyphen when the text has "al-Harbi".
+fn rejoin(name: &[&str]) -> String {
+    let mut s = String::new();
+    for (k, w) in name.iter().enumerate() {
+        if k > 0 {
+            let lower_particle = name[k - 1].chars().next().is_some_and(char::is_lowercase);
+            s.push(
+                if lower_particle
+                    && name[k - 1].len() <= 3
+                    && name[k - 1] != "de"
+                    && name[k - 1] != "von"
+                    && name[k - 1] != "van"
+                {
+                    '-'
+                } else {
+                    ' '
+                },
+            );
+        }
+        s.push_str(w);
+    }
+    s
 }
 
 fn participants(toks: &[Tok<'_>], c: &Cues, f: &mut MeetingFacts) {

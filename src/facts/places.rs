@@ -36,6 +36,9 @@ pub(crate) struct Place {
 pub(crate) struct Gazetteer {
     /// Exact names.
     pub names: HashMap<String, Place>,
+    /// Cities whose name is taken by their country (Luxembourg, Djibouti,
+    /// Kuwait; تونس, الجزائر in Arabic): "in Luxembourg" is the city.
+    pub shadowed: HashMap<String, Place>,
     /// Demonyms written with a trailing `*`: the stem and its country.
     pub stems: Vec<(String, u16)>,
     /// Country English names, by index.
@@ -53,6 +56,7 @@ pub(crate) fn get() -> &'static Gazetteer {
 fn load() -> Gazetteer {
     let mut g = Gazetteer {
         names: HashMap::new(),
+        shadowed: HashMap::new(),
         stems: Vec::new(),
         countries: Vec::new(),
         max_words: 1,
@@ -108,6 +112,14 @@ fn load() -> Gazetteer {
             name: english,
         };
         for n in names.split('|') {
+            let key = normalize_text(n);
+            if let Some(p) = g.names.get(&key)
+                && p.kind == Kind::Country
+                && p.country == idx
+            {
+                g.shadowed.entry(key).or_insert(place);
+                continue;
+            }
             g.insert(n, place);
         }
     }
