@@ -65,6 +65,12 @@ pub(crate) fn render_log(alert: &PendingAlert, watches: &[&WatchMatch]) -> Strin
     if let Some(w) = watches.first() {
         let _ = writeln!(s, "  snippet:   {}", one_line(&w.snippet));
     }
+    if let Some((id, facts)) = &a.event
+        && let Some(line) = facts.line()
+    {
+        let _ = writeln!(s, "  {}", one_line(&line));
+        let _ = writeln!(s, "  event:     {id}");
+    }
     for (name, _, url) in &alert.also_seen_in {
         let _ = writeln!(
             s,
@@ -159,6 +165,21 @@ pub(crate) struct WebhookBody<'a> {
     pub snippet: Cow<'a, str>,
     /// Other feeds that carried the same story.
     pub also_seen_in: Vec<WireSeen<'a>>,
+    /// The meeting it reports (`coalition-meeting` articles): the event id
+    /// every report of that meeting shares, and the facts found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<WireEvent<'a>>,
+}
+
+/// The meeting in the webhook body.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct WireEvent<'a> {
+    /// Shared by the reports of one meeting (same forum and venue country,
+    /// days at most three apart).
+    pub id: &'a str,
+    /// The facts (absent fields are left out).
+    #[serde(flatten)]
+    pub facts: &'a crate::facts::MeetingFacts,
 }
 
 /// A watch in the webhook body.
@@ -301,6 +322,7 @@ pub(crate) fn webhook_body<'a>(
                 url: url.as_deref(),
             })
             .collect(),
+        event: a.event.as_ref().map(|(id, facts)| WireEvent { id, facts }),
     }
 }
 

@@ -53,6 +53,10 @@ fn render(
             url.as_deref().unwrap_or("")
         );
     }
+    let meeting = art.event.as_ref().and_then(|(_, f)| f.line());
+    if let Some(m) = &meeting {
+        let _ = writeln!(text, "{}", one_line(m));
+    }
     let _ = writeln!(text, "Alert id: {}\n", a.id);
 
     let heading = match &art.url {
@@ -76,6 +80,9 @@ fn render(
             .map(|(n, _, _)| escape_html(n))
             .collect();
         let _ = writeln!(html, "<p><b>Also seen in:</b> {}</p>", seen.join(", "));
+    }
+    if let Some(m) = &meeting {
+        let _ = writeln!(html, "<p><b>{}</b></p>", escape_html(m));
     }
     let _ = writeln!(
         html,

@@ -222,6 +222,9 @@ pub struct MatchedArticle {
     /// The summary's words for "the same summary" (`store::summary_words`),
     /// computed with the title key.
     pub summary_words: Vec<String>,
+    /// The facts of the meeting, for an article that fired
+    /// `coalition-meeting`.
+    pub facts: Option<crate::facts::MeetingFacts>,
 }
 
 /// One sink an alert goes to, with the watches of the article it routes.
@@ -231,6 +234,8 @@ pub struct Route {
     pub sink: String,
     /// The routed watches' names.
     pub watches: Vec<String>,
+    /// False: a later report of a meeting this sink heard of is not sent.
+    pub follow_ups: bool,
 }
 
 /// The kind of a failed poll, as recorded on the feed.

@@ -22,6 +22,8 @@ struct Facts<'a> {
     terms: String,
     snippet: &'a str,
     also: String,
+    /// "Meeting: …" for a coalition-meeting article, when facts were found.
+    meeting: Option<String>,
 }
 
 fn facts<'a>(a: &'a PendingAlert, watches: &[&'a WatchMatch]) -> Facts<'a> {
@@ -51,6 +53,7 @@ fn facts<'a>(a: &'a PendingAlert, watches: &[&'a WatchMatch]) -> Facts<'a> {
             .map(|(n, _, _)| n.as_str())
             .collect::<Vec<_>>()
             .join(", "),
+        meeting: a.article.event.as_ref().and_then(|(_, f)| f.line()),
     }
 }
 
@@ -139,6 +142,9 @@ pub(crate) fn render(
             if !f.also.is_empty() {
                 lines.push(format!("*Also seen in:* {}", escape_slack(&f.also)));
             }
+            if let Some(m) = &f.meeting {
+                lines.push(escape_slack(m));
+            }
             let body = json!({
                 "text": format!("[{}] {}", f.severity, escape_slack(f.title)),
                 "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": lines.join("\n")}}],
@@ -153,6 +159,9 @@ pub(crate) fn render(
             ];
             if !f.also.is_empty() {
                 fields.push(json!({"name": "Also seen in", "value": escape_markdown(&f.also)}));
+            }
+            if let Some(m) = &f.meeting {
+                fields.push(json!({"name": "Meeting", "value": escape_markdown(m.trim_start_matches("Meeting: "))}));
             }
             let mut embed = json!({
                 "title": truncate(&format!("[{}] {}", f.severity, f.title), 250),
@@ -199,6 +208,9 @@ pub(crate) fn render(
                     None,
                 ));
             }
+            if let Some(m) = &f.meeting {
+                body.push(text(escape_markdown(m), None));
+            }
             let mut card = json!({
                 "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
                 "type": "AdaptiveCard",
@@ -238,6 +250,9 @@ pub(crate) fn render(
             if !f.also.is_empty() {
                 text.push_str(&format!("\n<b>Also seen in:</b> {}", escape_html(&f.also)));
             }
+            if let Some(m) = &f.meeting {
+                text.push_str(&format!("\n{}", escape_html(m)));
+            }
             let body = json!({"chat_id": sink.chat_id, "text": truncate(&text, 4000), "parse_mode": "HTML"});
             Some((format!("{api}/bot{}/sendMessage", token.expose()), body))
         }
@@ -252,6 +267,9 @@ pub(crate) fn render(
             );
             if !f.also.is_empty() {
                 message.push_str(&format!("\nAlso seen in: {}", f.also));
+            }
+            if let Some(m) = &f.meeting {
+                message.push_str(&format!("\n{m}"));
             }
             let mut body = json!({
                 "topic": topic,

@@ -22,8 +22,14 @@ pub(super) fn matches(
     let rows = st.recent_matches(daemon::now() - since.as_secs() as i64, watch, limit)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for r in rows {
+        // The meeting goes with the coalition-meeting match.
+        let event = r
+            .article
+            .event
+            .as_ref()
+            .filter(|_| r.watch.watch == crate::facts::MEETING_WATCH);
         if as_json {
-            let line = json!({
+            let mut line = json!({
                 "matched_at": crate::alert::rfc3339(r.matched_at),
                 "watch": r.watch.watch,
                 "severity": r.watch.severity.as_str(),
@@ -35,6 +41,11 @@ pub(super) fn matches(
                 "also_seen_in": r.also_seen_in.iter().map(|(f, _, u)| json!({"feed": f, "url": u})).collect::<Vec<_>>(),
                 "snippet": r.watch.snippet,
             });
+            if let Some((id, facts)) = event {
+                let mut e = serde_json::to_value(facts)?;
+                e["id"] = json!(id);
+                line["event"] = e;
+            }
             writeln!(out, "{line}")?;
         } else {
             writeln!(
@@ -51,6 +62,9 @@ pub(super) fn matches(
                     String::new()
                 }
             )?;
+            if let Some(line) = event.and_then(|(_, f)| f.line()) {
+                writeln!(out, "    {line}")?;
+            }
         }
     }
     out.flush()?;

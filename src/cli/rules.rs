@@ -305,6 +305,20 @@ pub(super) fn test_rules(path: &Path, jsonl: bool, explain: bool) -> Result<u8> 
                 .evaluate(&field("title"), &field("summary"), &field("content"));
             let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
             let mut line = json!({"id": id, "watches": super::scan::watches_json(&ms)});
+            if ms.iter().any(|m| m.watch == crate::facts::MEETING_WATCH) {
+                let published = v
+                    .get("published")
+                    .and_then(|p| p.as_str())
+                    .and_then(|p| chrono::DateTime::parse_from_rfc3339(p).ok())
+                    .map_or_else(crate::daemon::now, |d| d.timestamp());
+                let facts = crate::facts::extract(
+                    &field("title"),
+                    &field("summary"),
+                    &field("content"),
+                    published,
+                );
+                line["event"] = serde_json::to_value(facts)?;
+            }
             if explain {
                 line["explain"] =
                     explain_json(&cfg, &field("title"), &field("summary"), &field("content"));
@@ -338,6 +352,12 @@ pub(super) fn test_rules(path: &Path, jsonl: bool, explain: bool) -> Result<u8> 
             writeln!(out, "  {:<10} {} ×{}", t.field.as_str(), t.term, t.count)?;
         }
         writeln!(out, "  snippet: {}", m.snippet)?;
+        if m.watch == crate::facts::MEETING_WATCH {
+            let facts = crate::facts::extract(&title, "", &content, crate::daemon::now());
+            if let Some(line) = facts.line() {
+                writeln!(out, "  {line}")?;
+            }
+        }
     }
     let fired: Vec<&str> = ms.iter().map(|m| m.watch.as_str()).collect();
     for w in cfg

@@ -163,6 +163,8 @@ pub struct RawSink {
     pub password: Option<Spanned<String>>,
     /// `email`: file holding the SMTP password.
     pub password_file: Option<Spanned<String>>,
+    /// `false`: one alert per meeting (event), not one per report of it.
+    pub follow_ups: Option<bool>,
 }
 
 /// A value that may be given once or as a list.

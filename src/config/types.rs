@@ -204,6 +204,8 @@ pub struct SinkConfig {
     pub max_body: usize,
     /// Where and as whom an `email` sink sends.
     pub email: Option<EmailConfig>,
+    /// False: one alert per meeting (its event id), not per report.
+    pub follow_ups: bool,
 }
 
 /// How an `email` sink reaches its SMTP server.

@@ -648,6 +648,7 @@ pub(crate) async fn send_test(sink: &SinkConfig, client: &reqwest::Client) -> De
             summary: "If you can read this, the sink works.".into(),
             feed_name: "newswatch alerts test".into(),
             feed_url: "about:newswatch-test".into(),
+            event: None,
         },
         matches: vec![WatchMatch {
             watch: "test".into(),

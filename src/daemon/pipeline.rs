@@ -411,6 +411,7 @@ pub(crate) fn match_article(
             (!watches.is_empty()).then(|| Route {
                 sink: s.name.clone(),
                 watches,
+                follow_ups: s.follow_ups,
             })
         })
         .collect();
@@ -425,6 +426,19 @@ pub(crate) fn match_article(
             None => (None, Vec::new()),
         }
     };
+    // The facts of a meeting, only for what fired coalition-meeting.
+    let facts = matches
+        .iter()
+        .any(|m| m.watch == crate::facts::MEETING_WATCH)
+        .then(|| {
+            let published = article.published.unwrap_or_else(super::now);
+            crate::facts::extract(
+                &article.title,
+                &article.summary,
+                &article.content,
+                published,
+            )
+        });
     MatchedArticle {
         fingerprint: article.fingerprint(),
         article,
@@ -433,6 +447,7 @@ pub(crate) fn match_article(
         suppressed,
         title_key,
         summary_words,
+        facts,
     }
 }
 

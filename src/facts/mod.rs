@@ -18,15 +18,18 @@ mod places;
 use crate::text::{normalize, normalize_text};
 use chrono::{DateTime, NaiveDate};
 use places::Kind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
+
+/// The watch whose articles get their facts extracted.
+pub const MEETING_WATCH: &str = "coalition-meeting";
 
 /// Content beyond this many bytes is not read for facts (they are in the
 /// opening paragraphs).
 const CONTENT_BYTES: usize = 3000;
 
 /// Whether the meeting is still to come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     /// Announced.
@@ -36,7 +39,7 @@ pub enum Stage {
 }
 
 /// How many countries or delegations take part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Participants {
     /// The number given.
     pub n: u32,
@@ -45,7 +48,8 @@ pub struct Participants {
 }
 
 /// What an article says about its meeting.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MeetingFacts {
     /// The body or meeting, canonical English name.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,10 +103,7 @@ impl MeetingFacts {
             (None, None) => {}
         }
         if let Some(d) = &self.date {
-            parts.push(match self.stage {
-                Some(Stage::Upcoming) => format!("{d} (upcoming)"),
-                _ => d.clone(),
-            });
+            parts.push(d.clone());
         }
         if !self.hosts.is_empty() {
             parts.push(format!("hosts {}", self.hosts.join(", ")));

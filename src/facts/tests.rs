@@ -32,7 +32,7 @@ fn the_marrakesh_meeting() {
     assert_eq!(f.stage, Some(Stage::Upcoming), "{f:?}");
     assert_eq!(
         f.line().unwrap(),
-        "Meeting: Global Coalition to Defeat ISIS — Marrakesh, Morocco — 2022-05-11 (upcoming) — hosts Morocco, United States — 80+ countries"
+        "Meeting: Global Coalition to Defeat ISIS — Marrakesh, Morocco — 2022-05-11 — hosts Morocco, United States — 80+ countries"
     );
 }
 

@@ -134,6 +134,19 @@ impl Store {
                 "SELECT 1 FROM sightings WHERE feed_id = ?1 AND url = ?2 LIMIT 1",
             )?;
             let mut same_title = tx.prepare_cached(SAME_TITLE)?;
+            // Reports of one meeting: the same forum and venue country,
+            // days at most three apart.
+            let mut same_event = tx.prepare_cached(
+                "SELECT event_id FROM meetings WHERE forum = ?1 AND country = ?2
+                   AND abs(julianday(day) - julianday(?3)) <= 3 ORDER BY article_id LIMIT 1",
+            )?;
+            let mut ins_meeting = tx.prepare_cached(
+                "INSERT INTO meetings (article_id, event_id, forum, country, day, facts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut event_heard = tx.prepare_cached(
+                "SELECT 1 FROM outbox o JOIN meetings m ON m.article_id = o.article_id
+                 WHERE m.event_id = ?1 AND o.sink = ?2 AND o.state != 'suppressed' LIMIT 1",
+            )?;
             let mut same_story = tx.prepare_cached(SAME_STORY)?;
             let mut ins_article = tx.prepare_cached(
                 "INSERT INTO articles (feed_id, item_key, url, title, summary, content, lang, published_at, fetched_at, fingerprint, title_key)
@@ -255,12 +268,42 @@ impl Store {
                         now
                     ])?;
                 }
-                let state = if m.suppressed {
-                    OutboxState::Suppressed
-                } else {
-                    OutboxState::Pending
+                let event = match &m.facts {
+                    Some(f) => {
+                        let day = f.date.clone().unwrap_or_else(|| {
+                            chrono::DateTime::from_timestamp(a.published.unwrap_or(now), 0)
+                                .map(|d| d.format("%Y-%m-%d").to_string())
+                                .unwrap_or_default()
+                        });
+                        let earlier = match (&f.forum, &f.country) {
+                            (Some(forum), Some(country)) => same_event
+                                .query_row(params![forum, country, day], |r| r.get::<_, String>(0))
+                                .optional()?,
+                            _ => None,
+                        };
+                        let id = earlier
+                            .clone()
+                            .unwrap_or_else(|| event_id(feed_url, &a.key));
+                        let json = serde_json::to_string(f).unwrap_or_else(|_| "{}".into());
+                        ins_meeting
+                            .execute(params![article_id, id, f.forum, f.country, day, json])?;
+                        Some((id, earlier.is_some()))
+                    }
+                    None => None,
                 };
                 for route in &m.routes {
+                    // A sink that wants each meeting once hears of this
+                    // one only if it has heard of none of its reports.
+                    let follow_up = !route.follow_ups
+                        && match &event {
+                            Some((id, true)) => event_heard.exists(params![id, route.sink])?,
+                            _ => false,
+                        };
+                    let state = if m.suppressed || follow_up {
+                        OutboxState::Suppressed
+                    } else {
+                        OutboxState::Pending
+                    };
                     let id = alert_id(feed_url, &a.key, &route.sink);
                     let watches = serde_json::to_string(&route.watches).ok();
                     rep.alerts_queued += ins_outbox.execute(params![
@@ -277,6 +320,12 @@ impl Store {
         }
         Ok(rep)
     }
+}
+
+/// The event id a meeting's first report gives it.
+pub(crate) fn event_id(feed_url: &str, item_key: &str) -> String {
+    let d = hex_digest(&[b"event\n", feed_url.as_bytes(), b"\n", item_key.as_bytes()]);
+    d[..16].to_string()
 }
 
 /// The stable alert id for an item of a feed going to a sink.

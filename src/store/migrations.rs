@@ -176,4 +176,19 @@ CREATE TABLE sink_state (
 ALTER TABLE feeds ADD COLUMN stopped_entry TEXT;
 "#,
     ),
+    (
+        "the facts of each meeting, and the event that reports of one meeting share",
+        r#"
+CREATE TABLE meetings (
+    article_id  INTEGER PRIMARY KEY REFERENCES articles(id),
+    event_id    TEXT NOT NULL,
+    forum       TEXT,
+    country     TEXT,
+    day         TEXT NOT NULL,  -- the meeting's date, else the article's day
+    facts       TEXT NOT NULL   -- the facts as JSON
+);
+CREATE INDEX meetings_event ON meetings(event_id);
+CREATE INDEX meetings_match ON meetings(forum, country, day);
+"#,
+    ),
 ];

@@ -45,8 +45,9 @@ impl Store {
 
     pub(super) fn article(&self, id: i64) -> Result<StoredArticle, StoreError> {
         Ok(self.conn.query_row(
-            "SELECT a.title, a.url, a.published_at, a.lang, a.summary, f.name, f.url
-             FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id = ?1",
+            "SELECT a.title, a.url, a.published_at, a.lang, a.summary, f.name, f.url, m.event_id, m.facts
+             FROM articles a JOIN feeds f ON f.id = a.feed_id
+             LEFT JOIN meetings m ON m.article_id = a.id WHERE a.id = ?1",
             [id],
             |r| {
                 Ok(StoredArticle {
@@ -57,6 +58,10 @@ impl Store {
                     summary: r.get(4)?,
                     feed_name: r.get(5)?,
                     feed_url: r.get(6)?,
+                    event: match (r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?) {
+                        (Some(id), Some(facts)) => serde_json::from_str(&facts).ok().map(|f| (id, f)),
+                        _ => None,
+                    },
                 })
             },
         )?)

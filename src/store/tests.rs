@@ -41,9 +41,11 @@ fn matched(a: Article, sinks: &[&str]) -> MatchedArticle {
             .map(|s| Route {
                 sink: s.to_string(),
                 watches: vec!["w".into()],
+                follow_ups: true,
             })
             .collect(),
         suppressed: false,
+        facts: None,
     }
 }
 
@@ -129,10 +131,12 @@ async fn a_poll_is_one_record_and_routes_are_kept() {
         Route {
             sink: "desk".into(),
             watches: vec!["other".into()],
+            follow_ups: true,
         },
         Route {
             sink: "all".into(),
             watches: vec!["w".into(), "other".into()],
+            follow_ups: true,
         },
     ];
     let done = h
@@ -537,6 +541,7 @@ fn pruned_articles_keep_their_keys() {
         summary_words: vec![],
         suppressed: false,
         fingerprint: "f".into(),
+        facts: None,
     };
     s.ingest(
         f.id,

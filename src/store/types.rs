@@ -103,6 +103,9 @@ pub(crate) struct StoredArticle {
     pub feed_name: String,
     /// Feed URL.
     pub feed_url: String,
+    /// The meeting it reports (for `coalition-meeting` articles): the
+    /// event id its reports share, and its facts.
+    pub event: Option<(String, crate::facts::MeetingFacts)>,
 }
 
 /// One row of `newswatch alerts`.

@@ -5,6 +5,7 @@ mod alerts;
 mod cli;
 mod corpus;
 mod delivery;
+mod facts;
 mod fulltext;
 mod pipeline;
 mod polling;

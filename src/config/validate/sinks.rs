@@ -164,6 +164,7 @@ pub(crate) fn sinks(
             digest,
             max_body,
             email,
+            follow_ups: s.follow_ups.unwrap_or(true),
         });
     }
     sinks
