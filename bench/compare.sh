@@ -8,6 +8,9 @@
 # under callgrind (repeatable where wall times are not).
 #
 # Usage: bash bench/compare.sh OLD_BIN NEW_BIN [RUNS]   (RUNS default 5)
+# OLD_RULES=DIR runs the old binary on the rule pack in DIR (its own
+# commit's config/rules), so a change to the pack is measured too;
+# by default both run on this tree's pack.
 # Build the old commit into its own target dir first, e.g.
 #   git worktree add --detach ../old COMMIT && (cd ../old && cargo build --release)
 # Needs python3, /usr/bin/time, nginx and curl (for the scale rows).
@@ -20,14 +23,19 @@ rm -rf "$work" && mkdir -p "$work"
 
 python3 bench/gen_corpus.py --feeds 1000 --items 50 --seed 7 --out "$work/corpus" > /dev/null
 python3 bench/gen_corpus.py --feeds 40 --items 50 --seed 8 --out "$work/small" > /dev/null
-cat > "$work/newswatch.toml" <<CFG
-rules = ["$root/config/rules/*.toml"]
+write_cfg() { # file rules_dir
+  cat > "$1" <<CFG
+rules = ["$2/*.toml"]
 [storage]
 path = "$work/db/newswatch.db"
 [[sink]]
 name = "console"
 kind = "log"
 CFG
+}
+write_cfg "$work/newswatch.toml" "$root/config/rules"
+write_cfg "$work/newswatch-old.toml" "${OLD_RULES:-$root/config/rules}"
+cfg_of() { [ "$1" = "$old" ] && echo "$work/newswatch-old.toml" || echo "$work/newswatch.toml"; }
 files=("$work"/corpus/feeds/*.xml)
 small=("$work"/small/feeds/*.xml)
 
@@ -39,8 +47,8 @@ row() { # name bin
   local name=$1 bin=$2
   rm -rf "$work/db" && mkdir -p "$work/db"
   case $name in
-    scan) secs "$bin" --config "$work/newswatch.toml" scan "${files[@]}" ;;
-    scan_store) secs "$bin" --config "$work/newswatch.toml" scan --store "${files[@]}" ;;
+    scan) secs "$bin" --config "$(cfg_of "$bin")" scan "${files[@]}" ;;
+    scan_store) secs "$bin" --config "$(cfg_of "$bin")" scan --store "${files[@]}" ;;
   esac
 }
 : > "$work/results.tsv"
@@ -63,7 +71,7 @@ done
 callgrind() { # bin args... -> total instructions
   local bin=$1; shift
   rm -rf "$work/db" && mkdir -p "$work/db"
-  valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$bin" --config "$work/newswatch.toml" "$@" > /dev/null 2> "$work/cg.err"
+  valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$bin" --config "$(cfg_of "$bin")" "$@" > /dev/null 2> "$work/cg.err"
   grep -m1 '^summary:' "$work/cg.out" | awk '{print $2}'
 }
 if command -v valgrind > /dev/null; then
