@@ -181,6 +181,11 @@ pub(crate) async fn run(out: &mut (dyn Write + Send)) -> Result<()> {
             r.watch.severity, r.watch.watch, r.article.title, r.article.feed_name
         )?;
         writeln!(out, "      terms: {}", terms.join(", "))?;
+        if r.watch.watch == crate::facts::MEETING_WATCH
+            && let Some(line) = r.article.event.as_ref().and_then(|(_, f)| f.line())
+        {
+            writeln!(out, "      {line}")?;
+        }
     }
     writeln!(out, "\nwhat the webhook receiver got:")?;
     let received = got.lock().map(|g| g.clone()).unwrap_or_default();
@@ -222,6 +227,13 @@ pub(crate) async fn run(out: &mut (dyn Write + Send)) -> Result<()> {
         )?;
         if !also.is_empty() {
             writeln!(out, "      also seen in: {}", also.join(", "))?;
+        }
+        if let Some(id) = v["event"]["id"].as_str() {
+            writeln!(
+                out,
+                "      event {id}: {}",
+                v["event"]["forum"].as_str().unwrap_or("(forum not named)")
+            )?;
         }
     }
     let quiet = rep.new_articles.saturating_sub(rep.matched);

@@ -129,6 +129,8 @@ pub(crate) struct Tok<'a> {
     pub orig: &'a str,
     /// A sentence or a field starts here.
     pub brk: bool,
+    /// A comma stands before it.
+    pub comma: bool,
 }
 
 impl Tok<'_> {
@@ -758,6 +760,7 @@ impl<'a> Read<'a> {
                     w: nz.text.get(w.start as usize..w.end as usize).unwrap_or(""),
                     orig: orig.get(s..e).unwrap_or(""),
                     brk,
+                    comma: gap.contains([',', '،']),
                 });
                 prev_end = e;
             }
@@ -1027,10 +1030,26 @@ fn hosts(toks: &[Tok<'_>], c: &Cues, places: &[Mention], f: &mut MeetingFacts) {
     };
     // The window of a "… by X and Y" trigger ends at the sentence's end or
     // at a word that starts another thought ("following", "after").
+    // A comma ends it too, unless a list of places goes on after it
+    // ("co-chaired by Morocco, Nigeria, Italy and the United States").
+    let place_at = |j: usize| {
+        places.iter().any(|m| {
+            m.at == j
+                || (m.at == j + 1
+                    && matches!(
+                        toks[j].w,
+                        "the" | "la" | "le" | "el" | "los" | "die" | "den" | "l"
+                    ))
+        })
+    };
     let window_end = |from: usize| {
         let end = sentence_end(toks, from, 24);
         (from..end)
-            .find(|&j| j > from && dates::any_at(toks, j, &c.distract_before).is_some())
+            .find(|&j| {
+                j > from
+                    && (dates::any_at(toks, j, &c.distract_before).is_some()
+                        || (toks[j].comma && !place_at(j)))
+            })
             .unwrap_or(end)
     };
     let take = |hosts: &mut Vec<String>, from: usize, to: usize, cities: bool| {
