@@ -364,12 +364,32 @@ pub(crate) fn phrase_at(toks: &[Tok<'_>], i: usize, p: &str) -> Option<usize> {
     let mut n = 0;
     for w in p.split(' ') {
         let t = toks.get(i + n)?;
-        if t.w != w || (n > 0 && t.brk) {
+        let same = t.w == w || (n == 0 && proclitic_eq(t.w, w));
+        if !same || (n > 0 && t.brk) {
             return None;
         }
         n += 1;
     }
     Some(n)
+}
+
+/// Whether the Arabic word `w` is `f` with one or two proclitics joined
+/// before it (و ف ب ك ل: "للتحالف" is ل + "التحالف", "والمغرب" و + "المغرب").
+pub(crate) fn proclitic_eq(w: &str, f: &str) -> bool {
+    let mut rest = w;
+    for _ in 0..2 {
+        let Some(c) = rest.chars().next() else {
+            return false;
+        };
+        if !matches!(c, 'و' | 'ف' | 'ب' | 'ك' | 'ل') {
+            return false;
+        }
+        rest = &rest[c.len_utf8()..];
+        if rest == f || (c == 'ل' && f.strip_prefix('ا') == Some(rest)) {
+            return true;
+        }
+    }
+    false
 }
 
 /// The first of `ps` that `toks[i..]` starts with: its length in words.
@@ -514,6 +534,8 @@ pub(crate) fn find(toks: &[Tok<'_>]) -> Vec<DateExpr> {
                         | "a"
                         | "إلى"
                         | "الى"
+                        | "الي"
+                        | "حتى"
                         | "until"
                         | "and"
                         | "et"
@@ -526,6 +548,14 @@ pub(crate) fn find(toks: &[Tok<'_>]) -> Vec<DateExpr> {
                 .is_some_and(|d| (1..=31).contains(&d))
             {
                 j += 2;
+            } else if toks
+                .get(j)
+                .and_then(|x| x.w.strip_prefix('و'))
+                .and_then(digits)
+                .is_some_and(|d| (1..=31).contains(&d))
+            {
+                // "14 و15 أكتوبر"
+                j += 1;
             } else if toks
                 .get(j)
                 .and_then(|x| digits(x.w))
@@ -581,6 +611,23 @@ pub(crate) fn find(toks: &[Tok<'_>]) -> Vec<DateExpr> {
                 when: When::Day { day, month, year },
             });
             i = k + usize::from(year.is_some());
+            continue;
+        }
+        // "mañana", "morgen": tomorrow, unless the morning ("esta mañana",
+        // "por la mañana", "am Morgen", "heute Morgen")
+        if matches!(w, "manana" | "morgen")
+            && !i.checked_sub(1).is_some_and(|j| {
+                matches!(
+                    toks[j].w,
+                    "esta" | "la" | "am" | "heute" | "gestern" | "jeden" | "cada"
+                )
+            })
+        {
+            out.push(DateExpr {
+                pos: i,
+                when: When::Offset(1),
+            });
+            i += 1;
             continue;
         }
         // relative days

@@ -96,6 +96,7 @@ pub(crate) const FORUMS: &[(&str, &[&str])] = &[
     (
         "Aqaba Process",
         &[
+            "مسار العقبة",
             "aqaba process",
             "processus d aqaba",
             "proceso de aqaba",
@@ -173,8 +174,30 @@ pub(crate) const FORUMS: &[(&str, &[&str])] = &[
         "NATO",
         &["nato", "otan", "الناتو", "حلف شمال الأطلسي", "حلف الناتو"],
     ),
-    ("OSCE", &["osce", "osze", "منظمة الأمن والتعاون في أوروبا"]),
-    ("Interpol", &["interpol", "الإنتربول", "الانتربول"]),
+    (
+        "OSCE",
+        &[
+            "organization for security and co operation in europe",
+            "organisation for security and co operation in europe",
+            "organisation pour la sécurité et la coopération en europe",
+            "organización para la seguridad y la cooperación en europa",
+            "organisation für sicherheit und zusammenarbeit in europa",
+            "osce wide",
+            "osce",
+            "osze",
+            "منظمة الأمن والتعاون في أوروبا",
+        ],
+    ),
+    (
+        "Interpol",
+        &[
+            "الجمعية العامة للإنتربول",
+            "interpol general assembly",
+            "interpol",
+            "الإنتربول",
+            "الانتربول",
+        ],
+    ),
     ("Europol", &["europol", "يوروبول"]),
     ("Eurojust", &["eurojust"]),
     ("Ameripol", &["ameripol"]),
@@ -182,13 +205,27 @@ pub(crate) const FORUMS: &[(&str, &[&str])] = &[
     (
         "ECOWAS",
         &[
+            "economic community of west african states",
+            "communauté économique des états de l afrique de l ouest",
+            "comunidad económica de los estados de áfrica occidental",
+            "westafrikanische wirtschaftsgemeinschaft",
             "ecowas",
             "cedeao",
             "إيكواس",
             "المجموعة الاقتصادية لدول غرب أفريقيا",
         ],
     ),
-    ("IGAD", &["igad", "إيغاد", "الهيئة الحكومية للتنمية"]),
+    (
+        "IGAD",
+        &[
+            "intergovernmental authority on development",
+            "autorité intergouvernementale pour le développement",
+            "autoridad intergubernamental para el desarrollo",
+            "igad",
+            "إيغاد",
+            "الهيئة الحكومية للتنمية",
+        ],
+    ),
     (
         "G5 Sahel",
         &[
@@ -201,6 +238,9 @@ pub(crate) const FORUMS: &[(&str, &[&str])] = &[
     (
         "Alliance of Sahel States",
         &[
+            "confédération des états du sahel",
+            "confederation of sahel states",
+            "كونفدرالية دول الساحل",
             "alliance of sahel states",
             "alliance des états du sahel",
             "alianza de estados del sahel",
@@ -294,6 +334,9 @@ pub(crate) const FORUMS: &[(&str, &[&str])] = &[
     (
         "G7 interior ministers",
         &[
+            "g7 interior ministers meeting",
+            "réunion des ministres de l intérieur du g7",
+            "g7 innenministertreffen",
             "g7 interior ministers",
             "g7 interior",
             "g7 home affairs",
@@ -367,6 +410,8 @@ pub(crate) const FORUMS: &[(&str, &[&str])] = &[
     (
         "MENAFATF",
         &[
+            "مينافاتف",
+            "مجموعة مينافاتف",
             "menafatf",
             "middle east and north africa financial action task force",
             "مجموعة العمل المالي لمنطقة الشرق الأوسط وشمال أفريقيا",
@@ -385,6 +430,7 @@ pub(crate) const FORUMS: &[(&str, &[&str])] = &[
     (
         "Five Eyes",
         &[
+            "five country ministerial meeting",
             "five eyes",
             "five country ministerial",
             "cinq yeux",
@@ -396,6 +442,8 @@ pub(crate) const FORUMS: &[(&str, &[&str])] = &[
     (
         "Collective Security Treaty Organization",
         &[
+            "ovks",
+            "organisation des vertrags über kollektive sicherheit",
             "collective security treaty organization",
             "csto",
             "otsc",
@@ -533,6 +581,117 @@ pub(crate) const FORUMS: &[(&str, &[&str])] = &[
             "uno vollversammlung",
             "un generalversammlung",
             "الجمعية العامة للأمم المتحدة",
+        ],
+    ),
+    (
+        "Strong Cities Network",
+        &[
+            "strong cities network",
+            "réseau des villes fortes",
+            "red de ciudades fuertes",
+            "strong cities netzwerk",
+            "شبكة المدن القوية",
+        ],
+    ),
+    (
+        "Committee of Intelligence and Security Services of Africa",
+        &[
+            "committee of intelligence and security services of africa",
+            "cissa",
+            "comité des services de renseignement et de sécurité africains",
+            "comité de los servicios de inteligencia y seguridad de áfrica",
+        ],
+    ),
+    (
+        "Brdo Process",
+        &[
+            "brdo process",
+            "processus de brdo",
+            "proceso de brdo",
+            "brdo prozess",
+        ],
+    ),
+    (
+        "Commonwealth of Independent States",
+        &[
+            "commonwealth of independent states",
+            "communauté des états indépendants",
+            "comunidad de estados independientes",
+            "gemeinschaft unabhängiger staaten",
+            "gus",
+            "رابطة الدول المستقلة",
+        ],
+    ),
+    ("Mercosur", &["mercosur", "mercosul"]),
+    (
+        "Central American Integration System",
+        &[
+            "central american integration system",
+            "sica",
+            "sistema de la integración centroamericana",
+        ],
+    ),
+    (
+        "EU Internet Forum",
+        &[
+            "eu internet forum",
+            "forum de l ue sur l internet",
+            "foro de la ue sobre internet",
+            "eu internetforum",
+        ],
+    ),
+    (
+        "Global Center for Combating Extremist Ideology",
+        &[
+            "global center for combating extremist ideology",
+            "etidal",
+            "المركز العالمي لمكافحة الفكر المتطرف",
+            "اعتدال",
+        ],
+    ),
+    (
+        "G7 Roma-Lyon Group",
+        &[
+            "roma lyon group",
+            "rome lyon group",
+            "groupe de rome lyon",
+            "groupe rome lyon",
+            "grupo roma lyon",
+            "roma lyon gruppe",
+        ],
+    ),
+    (
+        "UN Security Council ISIL (Da'esh) and Al-Qaida Sanctions Committee",
+        &[
+            "1267 committee",
+            "1267 sanctions committee",
+            "isil da esh and al qaida sanctions committee",
+            "al qaida sanctions committee",
+            "comité des sanctions contre l eiil",
+            "comité de sanciones contra el eiil",
+            "لجنة العقوبات المفروضة على داعش والقاعدة",
+        ],
+    ),
+    (
+        "ASEAN Regional Forum",
+        &[
+            "asean regional forum",
+            "forum régional de l asean",
+            "foro regional de la asean",
+            "asean regionalforum",
+            "المنتدى الإقليمي لآسيان",
+        ],
+    ),
+    (
+        "ASEAN Ministerial Meeting on Transnational Crime",
+        &["asean ministerial meeting on transnational crime", "ammtc"],
+    ),
+    (
+        "Hemispheric Ministerial Conference on Counterterrorism",
+        &[
+            "hemispheric ministerial conference on counterterrorism",
+            "conferencia ministerial hemisférica de lucha contra el terrorismo",
+            "conferencia ministerial hemisférica",
         ],
     ),
     ("ASEAN", &["asean", "آسيان"]),

@@ -119,6 +119,41 @@ impl MeetingFacts {
     }
 }
 
+/// Whether two forum names name the same forum: equal in the matcher's
+/// normalization, or both a name or written form of one entry of the
+/// forum table ("OSCE" and "Organization for Security and Co-operation in
+/// Europe").
+pub fn same_forum(a: &str, b: &str) -> bool {
+    let (a, b) = (normalize_text(a), normalize_text(b));
+    if a == b {
+        return true;
+    }
+    let entry = |x: &str| {
+        forums::FORUMS.iter().position(|(canon, forms)| {
+            normalize_text(canon) == x || forms.iter().any(|f| normalize_text(f) == x)
+        })
+    };
+    match (entry(&a), entry(&b)) {
+        (Some(i), Some(j)) => forums::FORUMS[i].0 == forums::FORUMS[j].0,
+        _ => false,
+    }
+}
+
+/// Whether two place names name the same place in the gazetteer
+/// ("Marrakech" and "Marrakesh", "Türkiye" and "Turkey").
+pub fn same_place(a: &str, b: &str) -> bool {
+    let (a, b) = (normalize_text(a), normalize_text(b));
+    if a == b {
+        return true;
+    }
+    let g = places::get();
+    let look = |x: &str| g.shadowed.get(x).or_else(|| g.names.get(x)).copied();
+    match (look(&a), look(&b)) {
+        (Some(p), Some(q)) => p.kind == q.kind && p.country == q.country && p.name == q.name,
+        _ => false,
+    }
+}
+
 /// One word: normalized, as written, and whether a sentence (or field)
 /// starts with it.
 #[derive(Debug, Clone, Copy)]
@@ -428,6 +463,38 @@ fn cues() -> &'static Cues {
                 "عن بعد",
             ]),
             upcoming: n(&[
+                "opens",
+                "begins",
+                "starts",
+                "to open",
+                "to begin",
+                "is set",
+                "s ouvrira",
+                "s ouvre",
+                "débute",
+                "débutera",
+                "se inaugura",
+                "inaugura",
+                "comenzará",
+                "se celebrará",
+                "arranca",
+                "beginnt",
+                "beginnen",
+                "findet",
+                "tagt",
+                "trifft",
+                "تنطلق",
+                "ينطلق",
+                "تستضيف",
+                "يستضيف",
+                "تحتضن",
+                "يحتضن",
+                "تعقد",
+                "يعقد",
+                "يجتمع",
+                "تجتمع",
+                "ينظم",
+                "تنظم",
                 "will",
                 "to meet",
                 "to host",
@@ -501,6 +568,65 @@ fn cues() -> &'static Cues {
                 "المرتقب",
             ]),
             held: n(&[
+                "co hosted",
+                "hosted",
+                "was",
+                "were",
+                "took place",
+                "focused",
+                "eröffnete",
+                "eröffneten",
+                "beendet",
+                "endete",
+                "endeten",
+                "zusammengekommen",
+                "zusammengetroffen",
+                "getroffen",
+                "getagt",
+                "tagte",
+                "fand",
+                "fanden",
+                "hatte",
+                "hatten",
+                "waren",
+                "war",
+                "wurde",
+                "wurden",
+                "zu ende gegangen",
+                "s est ouverte",
+                "s est ouvert",
+                "se sont réunis",
+                "ont réuni",
+                "a été",
+                "ont été",
+                "a accueilli",
+                "ont examiné",
+                "ont discuté",
+                "a ouvert",
+                "ont ouvert",
+                "a clôturé",
+                "s est achevée",
+                "s est terminée",
+                "se celebró",
+                "inauguró",
+                "fue",
+                "fueron",
+                "se realizó",
+                "tuvo lugar",
+                "acogió",
+                "analizaron",
+                "examinaron",
+                "aprobó",
+                "احتضنت",
+                "استضاف",
+                "استضافت",
+                "نظم",
+                "نظمت",
+                "ناقشت",
+                "افتتح",
+                "افتتحت",
+                "شارك",
+                "شاركت",
                 "met",
                 "held",
                 "gathered",
@@ -1218,8 +1344,20 @@ fn participants(toks: &[Tok<'_>], c: &Cues, f: &mut MeetingFacts) {
 }
 
 fn stage_by_cues(toks: &[Tok<'_>], c: &Cues) -> Option<Stage> {
+    // The sentence that gives the date speaks first; then the whole text.
+    let local = dates::find(toks).first().and_then(|e| {
+        let (from, to) = (
+            sentence_start(toks, e.pos, 40),
+            sentence_end(toks, e.pos, 40),
+        );
+        stage_in(toks, c, from, to)
+    });
+    local.or_else(|| stage_in(toks, c, 0, toks.len()))
+}
+
+fn stage_in(toks: &[Tok<'_>], c: &Cues, from: usize, to: usize) -> Option<Stage> {
     let (mut up, mut held) = (0, 0);
-    for i in 0..toks.len() {
+    for i in from..to {
         if dates::any_at(toks, i, &c.upcoming).is_some() {
             up += 1;
         }
