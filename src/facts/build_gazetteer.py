@@ -100,6 +100,23 @@ DEMONYMS = {
     "KW": ["Kuwaiti*", "koweïtien*", "kuwaití*", "kuwaitisch*", "كويتي*", "الكويتي*"],
     "BH": ["Bahraini*", "bahreïni*", "bahreiní*", "bahrainisch*", "بحريني*", "البحريني*"],
     "TR": ["Turkish", "turc", "turque*", "turco*", "turca*", "türkisch*", "تركي*", "التركي*"],
+    "CY": ["Cypriot*", "chypriote*", "chipriota*", "zypriotisch*", "zyprisch*", "قبرصي*"],
+    "KG": ["Kyrgyz*", "kirghiz*", "kirguís*", "kirgisisch*", "قرغيزي*"],
+    "TJ": ["Tajik*", "tadjik*", "tayiko*", "tadschikisch*", "طاجيكي*"],
+    "PY": ["Paraguayan*", "paraguayen*", "paraguay*", "paraguayisch*"],
+    "PA": ["Panamanian*", "panaméen*", "panameñ*", "panamaisch*"],
+    "GT": ["Guatemalan*", "guatémaltèque*", "guatemalteco*", "guatemalteca*", "guatemaltekisch*"],
+    "SV": ["Salvadoran*", "salvadorien*", "salvadoreñ*", "salvadorianisch*"],
+    "DO": ["Dominican*", "dominicain*", "dominican*", "dominikanisch*"],
+    "AO": ["Angolan*", "angolais*", "angoleñ*", "angolanisch*"],
+    "MW": ["Malawian*", "malawite*", "malauí*", "malawisch*"],
+    "SI": ["Slovenian*", "slovène*", "esloven*", "slowenisch*"],
+    "HR": ["Croatian*", "croate*", "croata*", "kroatisch*"],
+    "RS": ["Serbian*", "serbe*", "serbio*", "serbia", "serbisch*"],
+    "GN": ["Guinean*", "guinéen*", "guinean*", "guineisch*"],
+    "CF": ["Central African*", "centrafricain*", "centroafrican*", "zentralafrikanisch*"],
+    "GM": ["Gambian*", "gambien*", "gambian*", "gambisch*"],
+    "SL": ["Sierra Leonean*", "sierra-léonais*", "sierraleonés*", "sierra-leonisch*"],
     "NG": ["Nigerian*", "nigérian*", "nigerian*", "nigerianisch*", "نيجيري*", "النيجيري*"],
     "NE": ["Nigerien*", "nigérien*", "nigerin*", "nigrisch*", "نيجري*"],
     "KE": ["Kenyan*", "kényan*", "keniano*", "keniana*", "kenianisch*", "كيني*", "الكيني*"],
@@ -127,7 +144,7 @@ DEMONYMS = {
     "NO": ["Norwegian*", "norvégien*", "norueg*", "norwegisch*", "نرويجي*"],
     "DK": ["Danish", "danois*", "danés*", "danesa*", "dänisch*", "دنماركي*"],
     "PL": ["Polish", "polonais*", "polaco*", "polaca*", "polnisch*", "بولندي*"],
-    "PT": ["Portuguese", "portugais*", "portugués*", "portuguesa*", "portugiesisch*", "برتغالي*"],
+    "PT": ["Portuguese", "portugais*", "portugués*", "portuguesa*", "portugies*", "برتغالي*"],
     "GR": ["Greek", "grec", "grecque*", "griego*", "griega*", "griechisch*", "يوناني*"],
     "AL": ["Albanian*", "albanais*", "albanés*", "albanesa*", "albanisch*", "ألباني*"],
     "UZ": ["Uzbek*", "ouzbek*", "uzbeko*", "usbekisch*", "أوزبكي*"],
@@ -176,7 +193,9 @@ TOWNS = [
     ("IT", ["Rome", "Rom", "Roma", "روما"]),
     ("US", ["New York", "Nueva York", "نيويورك"]),
     ("CA", ["Quebec City", "Québec", "Quebec", "Ciudad de Quebec", "كيبيك"]),
-    ("PL", ["Krakow", "Kraków", "Cracovie", "Cracovia", "Krakau", "كراكوف"]), ("DE", ["Garmisch-Partenkirchen"]),
+    ("PL", ["Krakow", "Kraków", "Cracovie", "Cracovia", "Krakau", "كراكوف"]),
+    ("DO", ["Punta Cana"]), ("KG", ["Cholpon-Ata"]), ("CO", ["Cartagena de Indias"]),
+    ("RU", ["Saint Petersburg", "Sankt Petersburg", "Saint-Pétersbourg", "San Petersburgo", "سانت بطرسبرغ"]), ("DE", ["Garmisch-Partenkirchen"]),
     ("IT", ["Taormina", "Bari"]), ("QA", ["Doha", "الدوحة"]), ("BH", ["Manama", "Manamah", "المنامة"]),
     ("MA", ["Marrakesh", "Marrakech", "Marrakesch", "مراكش", "Rabat", "الرباط", "Tanger", "Tangier", "طنجة", "Ifrane", "Dakhla", "الداخلة"]),
     ("NZ", ["Wellington", "Christchurch"]), ("LU", ["Luxembourg", "Luxemburg"]),
@@ -253,8 +272,9 @@ def usable(name, primary=None):
     if primary and name != primary:
         words = re.split(r"[ -]", name)
         if len(words) > 1:
-            stem = primary.lower()[:3]
-            if not any(w.lower().startswith(stem) for w in words):
+            # a word in common with the city's own name (its first four letters)
+            stems = {w.lower()[:4] for w in re.split(r"[ -]", primary) if len(w) >= 4}
+            if not any(w.lower()[:4] in stems for w in words if len(w) >= 4):
                 return False
     return True
 

@@ -374,8 +374,13 @@ pub(crate) fn phrase_at(toks: &[Tok<'_>], i: usize, p: &str) -> Option<usize> {
 }
 
 /// Whether the Arabic word `w` is `f` with one or two proclitics joined
-/// before it (و ف ب ك ل: "للتحالف" is ل + "التحالف", "والمغرب" و + "المغرب").
+/// before it (و ف ب ك ل: "للتحالف" is ل + "التحالف", "والمغرب" و + "المغرب"),
+/// or with the article ("الهجوم" for "هجوم").
 pub(crate) fn proclitic_eq(w: &str, f: &str) -> bool {
+    // The article: "الهجوم" is "هجوم" (only for a bare form).
+    if !f.starts_with("ال") && w.strip_prefix("ال") == Some(f) {
+        return true;
+    }
     let mut rest = w;
     for _ in 0..2 {
         let Some(c) = rest.chars().next() else {

@@ -249,8 +249,6 @@ fn cues() -> &'static Cues {
                 "convoque",
                 "convoquent",
                 "invite",
-                "invites",
-                "invited",
                 "invitent",
                 "lädt",
                 "laden",
@@ -289,6 +287,47 @@ fn cues() -> &'static Cues {
                 "سيستضيف",
             ]),
             host_by: n(&[
+                "co led by",
+                "led by",
+                "sous la coprésidence du",
+                "sous la coprésidence de",
+                "à l invitation du",
+                "à l invitation des",
+                "à l initiative du",
+                "à l initiative de",
+                "a iniciativa de",
+                "auf initiative",
+                "at the initiative of",
+                "بمبادرة من",
+                "convocada por",
+                "convocado por",
+                "convened by",
+                "convoqué par",
+                "convoquée par",
+                "einberufen von",
+                "auf antrag",
+                "بطلب من",
+                "with the government of",
+                "organised with",
+                "organized with",
+                "co organised with",
+                "co organized with",
+                "en partenariat avec",
+                "junto con el gobierno",
+                "con el gobierno de",
+                "organizada con el gobierno de",
+                "organizado junto con",
+                "in zusammenarbeit mit",
+                "بالتعاون مع",
+                "بالشراكة مع",
+                "بتنظيم مشترك",
+                "بتنظيم مشترك بين",
+                "accueillie par",
+                "accueilli par",
+                "accueillis par",
+                "acogida por",
+                "acogido por",
+                "presidencia pro tempore de",
                 "organised by",
                 "organized by",
                 "co organised by",
@@ -348,6 +387,19 @@ fn cues() -> &'static Cues {
                 "بمشاركة رئاسة",
             ]),
             cochair_verb: n(&[
+                "chaired",
+                "présidé",
+                "a présidé",
+                "presidió",
+                "leitete",
+                "leiteten",
+                "richten",
+                "richtete",
+                "richteten",
+                "richtet",
+                "co hosted",
+                "co host",
+                "co hosts",
                 "co chair",
                 "co chairs",
                 "co chaired",
@@ -372,6 +424,21 @@ fn cues() -> &'static Cues {
                 "ترأسا",
             ]),
             distract_before: n(&[
+                "nach dem",
+                "nach der",
+                "nach einem",
+                "nach einer",
+                "based in",
+                "headquartered in",
+                "con sede en",
+                "basé à",
+                "basée à",
+                "basé a",
+                "mit sitz in",
+                "ومقرها",
+                "مقرها",
+                "siège",
+                "sede",
                 "attack",
                 "attacks",
                 "attack in",
@@ -411,7 +478,6 @@ fn cues() -> &'static Cues {
                 "après",
                 "tras",
                 "después de",
-                "nach",
                 "بعد",
                 "since",
                 "depuis",
@@ -813,6 +879,17 @@ fn cues() -> &'static Cues {
                 "könig",
             ]),
             host_noun: n(&[
+                "in the chair",
+                "präsidentschaft",
+                "presidencia pro tempore",
+                "pro tempore",
+                "mitveranstalter",
+                "co organiser",
+                "co organizer",
+                "coorganisateur",
+                "coorganizador",
+                "den vorsitz",
+                "führt den vorsitz",
                 "host country",
                 "host nation",
                 "as host",
@@ -874,13 +951,20 @@ impl<'a> Read<'a> {
                 let gap = orig.get(prev_end..s).unwrap_or("");
                 // A period after a short word is an abbreviation ("EE. UU.",
                 // "U.S.") or a German ordinal ("am 11. Mai"), not an end.
-                let prev_short = k > 0
-                    && orig.get(..prev_end).is_some_and(|p| {
-                        p.rsplit(|ch: char| !ch.is_alphanumeric())
-                            .nth(1)
-                            .is_some_and(|w| w.chars().count() <= 3)
-                    });
-                let period = gap.contains('.') && !prev_short;
+                let prev_word = orig
+                    .get(..prev_end)
+                    .and_then(|p| p.rsplit(|ch: char| !ch.is_alphanumeric()).nth(1))
+                    .unwrap_or("");
+                let next_lower = orig
+                    .get(s..)
+                    .and_then(|n| n.chars().next())
+                    .is_some_and(char::is_lowercase);
+                // Not an end: after digits ("am 11. Mai") or a short
+                // abbreviation that a lowercase word follows ("EE. UU. copresidirán").
+                let abbrev = k > 0
+                    && (prev_word.chars().all(|ch| ch.is_ascii_digit())
+                        || (prev_word.chars().count() <= 3 && next_lower));
+                let period = gap.contains('.') && !abbrev;
                 let brk = k == 0 || period || gap.contains([';', '!', '?', '\n', '|', '—', ':']);
                 out.push(Tok {
                     w: nz.text.get(w.start as usize..w.end as usize).unwrap_or(""),
@@ -908,7 +992,13 @@ pub fn extract(title: &str, summary: &str, content: &str, published: i64) -> Mee
     let c = cues();
     let mut f = MeetingFacts::default();
     forum(&toks, c, &mut f);
-    let places = find_places(&toks, c);
+    // A place inside a forum's name ("Shanghai Cooperation Organisation",
+    // "Accra Initiative", "Aqaba Process") is neither venue nor host.
+    let spans = forum_spans(&toks, c);
+    let places: Vec<Mention> = find_places(&toks, c)
+        .into_iter()
+        .filter(|m| !spans.iter().any(|&(a, l)| m.at >= a && m.at < a + l))
+        .collect();
     venue(&toks, c, &places, &mut f);
     hosts(&toks, c, &places, &mut f);
     officials(&toks, c, &places, &mut f);
@@ -952,6 +1042,21 @@ fn forum(toks: &[Tok<'_>], c: &Cues, f: &mut MeetingFacts) {
         let words: Vec<&str> = toks[i..i + len].iter().map(|t| t.orig).collect();
         f.forum_text = Some(words.join(" "));
     }
+}
+
+/// Every place a forum's written form covers: (first word, words).
+fn forum_spans(toks: &[Tok<'_>], c: &Cues) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for i in 0..toks.len() {
+        for (form, _) in &c.forums {
+            if let Some(len) = dates::phrase_at(toks, i, form)
+                && len > 1
+            {
+                out.push((i, len));
+            }
+        }
+    }
+    out
 }
 
 /// A place named at word `at`, `len` words long.
@@ -1214,7 +1319,7 @@ fn hosts(toks: &[Tok<'_>], c: &Cues, places: &[Mention], f: &mut MeetingFacts) {
         // "with Colombia as host country", "Gastgeber Gambia", "the Swiss
         // chairpersonship", "sous présidence canadienne"
         if let Some(n) = dates::any_at(toks, i, &c.host_noun) {
-            let from = i.saturating_sub(2).max(sentence_start(toks, i, 2));
+            let from = i.saturating_sub(6).max(sentence_start(toks, i, 6));
             let to = (i + n + 7).min(sentence_end(toks, i, 7));
             take(&mut hosts, from, to, false);
         }

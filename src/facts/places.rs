@@ -36,8 +36,9 @@ pub(crate) struct Place {
 pub(crate) struct Gazetteer {
     /// Exact names.
     pub names: HashMap<String, Place>,
-    /// Cities whose name is taken by their country (Luxembourg, Djibouti,
-    /// Kuwait; تونس, الجزائر in Arabic): "in Luxembourg" is the city.
+    /// Cities whose name is taken by a country (Luxembourg, Djibouti,
+    /// Kuwait; تونس, الجزائر, and عمان for Amman as for Oman, in Arabic):
+    /// "in Luxembourg" is the city.
     pub shadowed: HashMap<String, Place>,
     /// Demonyms written with a trailing `*`: the stem and its country.
     pub stems: Vec<(String, u16)>,
@@ -115,7 +116,6 @@ fn load() -> Gazetteer {
             let key = normalize_text(n);
             if let Some(p) = g.names.get(&key)
                 && p.kind == Kind::Country
-                && p.country == idx
             {
                 g.shadowed.entry(key).or_insert(place);
                 continue;
