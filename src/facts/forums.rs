@@ -476,6 +476,7 @@ pub(crate) const FORUMS: &[(&str, &[&str])] = &[
     (
         "UN Office on Drugs and Crime",
         &[
+            "büro der vereinten nationen für drogen und verbrechensbekämpfung",
             "unodc",
             "office des nations unies contre la drogue et le crime",
             "oficina de las naciones unidas contra la droga y el delito",
@@ -694,10 +695,46 @@ pub(crate) const FORUMS: &[(&str, &[&str])] = &[
             "conferencia ministerial hemisférica",
         ],
     ),
+    (
+        "Financial Action Task Force of Latin America",
+        &[
+            "gafilat",
+            "grupo de acción financiera de latinoamérica",
+            "financial action task force of latin america",
+        ],
+    ),
+    (
+        "Central American Security Conference",
+        &[
+            "centsec",
+            "conferencia de seguridad centroamericana",
+            "central american security conference",
+        ],
+    ),
+    (
+        "3+1 Group on Tri-Border Area Security",
+        &["grupo 3 1", "3 1 group", "groupe 3 1", "3 1 gruppe"],
+    ),
+    (
+        "UN Global Congress of Victims of Terrorism",
+        &[
+            "congreso mundial de víctimas del terrorismo",
+            "global congress of victims of terrorism",
+            "congrès mondial des victimes du terrorisme",
+            "weltkongress der terroropfer",
+        ],
+    ),
+    (
+        "EU Knowledge Hub on Prevention of Radicalisation",
+        &["eu knowledge hub", "eu wissensdrehscheibe"],
+    ),
     ("ASEAN", &["asean", "آسيان"]),
     (
         "SCO Regional Anti-Terrorist Structure",
         &[
+            "soz antiterrorstruktur",
+            "regionalen antiterrorstruktur",
+            "antiterrorstruktur der schanghaier organisation",
             "regional anti terrorist structure",
             "rats",
             "structure régionale antiterroriste",
@@ -788,6 +825,10 @@ pub(crate) const FORUMS: &[(&str, &[&str])] = &[
     (
         "5+5 Defence Initiative",
         &[
+            "dialogue 5 5",
+            "dialogo 5 5",
+            "5 5 dialogue",
+            "5 5 dialog",
             "5 5 defence initiative",
             "5 5 defense initiative",
             "initiative 5 5",

@@ -796,6 +796,13 @@ fn cues() -> &'static Cues {
                 "زهاء",
             ]),
             units: n(&[
+                "jurisdictions",
+                "juridictions",
+                "jurisdicciones",
+                "jurisdiktionen",
+                "teilnehmerstaaten",
+                "mitgliedsländer",
+                "vertragsstaaten",
                 "countries",
                 "nations",
                 "states",
@@ -991,7 +998,8 @@ pub fn extract(title: &str, summary: &str, content: &str, published: i64) -> Mee
     let toks = read.toks();
     let c = cues();
     let mut f = MeetingFacts::default();
-    forum(&toks, c, &mut f);
+    let title_len = read.normalized.first().map_or(0, |(nz, _)| nz.words.len());
+    forum(&toks, c, title_len, &mut f);
     // A place inside a forum's name ("Shanghai Cooperation Organisation",
     // "Accra Initiative", "Aqaba Process") is neither venue nor host.
     let spans = forum_spans(&toks, c);
@@ -1001,8 +1009,8 @@ pub fn extract(title: &str, summary: &str, content: &str, published: i64) -> Mee
         .collect();
     venue(&toks, c, &places, &mut f);
     hosts(&toks, c, &places, &mut f);
-    officials(&toks, c, &places, &mut f);
-    participants(&toks, c, &mut f);
+    officials(&toks, c, &places, &spans, &mut f);
+    participants(&toks, c, &spans, &mut f);
     let day = DateTime::from_timestamp(published, 0).map(|d| d.date_naive());
     let cue_stage = stage_by_cues(&toks, c);
     if let Some(day) = day {
@@ -1019,7 +1027,21 @@ pub fn extract(title: &str, summary: &str, content: &str, published: i64) -> Mee
     f
 }
 
-fn forum(toks: &[Tok<'_>], c: &Cues, f: &mut MeetingFacts) {
+/// Bodies that hold more specific ones: named only when nothing more
+/// specific is.
+const UMBRELLAS: [&str; 9] = [
+    "United Nations",
+    "European Union",
+    "African Union",
+    "UN Security Council",
+    "Organization of American States",
+    "Shanghai Cooperation Organisation",
+    "Arab League",
+    "UN General Assembly",
+    "ASEAN",
+];
+
+fn forum(toks: &[Tok<'_>], c: &Cues, title_len: usize, f: &mut MeetingFacts) {
     // The most specific form wins ("SCO anti-terrorism body" over "SCO"),
     // then the earliest.
     let mut best: Option<(usize, usize, &'static str)> = None;
@@ -1032,7 +1054,17 @@ fn forum(toks: &[Tok<'_>], c: &Cues, f: &mut MeetingFacts) {
             if form.len() <= 4 && !toks[i].arabic() && !toks[i].capitalized() {
                 continue;
             }
-            if best.is_none_or(|(bl, _, _)| len > bl) {
+            // A body named inside an umbrella beats the umbrella (AFRIPOL
+            // over the African Union, CICTE over the OAS); then the
+            // title's forum (what the story is about); then the longest.
+            let rank = |len: usize, i: usize, canon: &str| {
+                (
+                    usize::from(!UMBRELLAS.contains(&canon)),
+                    usize::from(i < title_len),
+                    len,
+                )
+            };
+            if best.is_none_or(|(bl, bi, bc)| rank(len, i, canon) > rank(bl, bi, bc)) {
                 best = Some((len, i, canon));
             }
         }
@@ -1327,12 +1359,34 @@ fn hosts(toks: &[Tok<'_>], c: &Cues, places: &[Mention], f: &mut MeetingFacts) {
     f.hosts = hosts;
 }
 
-fn officials(toks: &[Tok<'_>], c: &Cues, places: &[Mention], f: &mut MeetingFacts) {
-    let is_place = |j: usize| places.iter().any(|m| j >= m.at && j < m.at + m.len);
+fn officials(
+    toks: &[Tok<'_>],
+    c: &Cues,
+    places: &[Mention],
+    spans: &[(usize, usize)],
+    f: &mut MeetingFacts,
+) {
+    let is_place = |j: usize| {
+        places.iter().any(|m| j >= m.at && j < m.at + m.len)
+            || spans.iter().any(|&(a, l)| j >= a && j < a + l)
+    };
+    // A role, a chair ("chaired by", "présidée par"), or a German
+    // compound ("Bundesinnenminister", "Außenministerin").
     let is_role = |j: usize| {
         c.roles
             .iter()
+            .chain(&c.host_by)
             .any(|r| dates::phrase_at(toks, j, r).is_some())
+            || [
+                "minister",
+                "ministerin",
+                "leiterin",
+                "leiter",
+                "präsidentin",
+                "vorsitzende",
+            ]
+            .iter()
+            .any(|r| toks[j].w.len() > r.len() + 2 && toks[j].w.ends_with(r))
     };
     let particle = |j: usize| {
         matches!(
@@ -1372,6 +1426,14 @@ fn officials(toks: &[Tok<'_>], c: &Cues, places: &[Mention], f: &mut MeetingFact
                 break;
             }
             j += 1;
+        }
+        // "in Cabo Delgado" is a place the gazetteer does not know.
+        if j > 0
+            && c.venue_prep
+                .iter()
+                .any(|p| dates::phrase_at(toks, j - 1, p) == Some(1))
+        {
+            continue;
         }
         let mut name: Vec<&str> = Vec::new();
         while j < end
@@ -1417,12 +1479,20 @@ fn rejoin(name: &[&str]) -> String {
     s
 }
 
-fn participants(toks: &[Tok<'_>], c: &Cues, f: &mut MeetingFacts) {
+fn participants(toks: &[Tok<'_>], c: &Cues, spans: &[(usize, usize)], f: &mut MeetingFacts) {
     for i in 0..toks.len() {
         let Some((v, used)) = dates::number_at(toks, i) else {
             continue;
         };
-        if !(2..=250).contains(&v) {
+        if !(2..=250).contains(&v) || spans.iter().any(|&(a, l)| i >= a && i < a + l) {
+            continue;
+        }
+        // An earlier edition's count ("la première édition avait réuni 80 pays").
+        if near_before(toks, i, 6, &c.distract_before)
+            || ["avait", "had", "hatte", "habia", "كانت", "كان"]
+                .iter()
+                .any(|w| (i.saturating_sub(4)..i).any(|j| toks[j].w == *w))
+        {
             continue;
         }
         // the unit within two words: "80 countries", "more than 80 member states"
