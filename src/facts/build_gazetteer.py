@@ -63,7 +63,7 @@ ALIASES = {
     "MA": ["المملكة المغربية"], "JO": ["الأردن"], "EG": ["مصر"], "IQ": ["العراق"],
     "DZ": ["الجزائر"], "TN": ["تونس"], "LY": ["ليبيا"], "QA": ["قطر"], "KW": ["الكويت"],
     "BH": ["البحرين"], "OM": ["عمان", "سلطنة عمان"], "YE": ["اليمن"], "LB": ["لبنان"],
-    "SD": ["السودان"], "SO": ["الصومال"], "ML": ["مالي"], "NE": ["النيجر"], "TD": ["تشاد"],
+    "SD": ["السودان"], "SO": ["الصومال"], "ML": ["جمهورية مالي", "دولة مالي"], "NE": ["النيجر"], "TD": ["تشاد"],
     "MR": ["موريتانيا"], "NG": ["نيجيريا"], "KE": ["كينيا"], "ET": ["إثيوبيا"],
     "DJ": ["جيبوتي"], "BF": ["بوركينا فاسو"], "SN": ["السنغال"], "FR": ["فرنسا"],
     "DE": ["ألمانيا"], "IT": ["إيطاليا"], "ES": ["إسبانيا"], "BE": ["بلجيكا"],
@@ -122,7 +122,7 @@ DEMONYMS = {
     "KE": ["Kenyan*", "kényan*", "keniano*", "keniana*", "kenianisch*", "كيني*", "الكيني*"],
     "ET": ["Ethiopian*", "éthiopien*", "etíope*", "äthiopisch*", "إثيوبي*", "الإثيوبي*"],
     "SO": ["Somali*", "somalien*", "somalí*", "somalisch*", "صومالي*", "الصومالي*"],
-    "ML": ["Malian*", "malien*", "malí*", "maliense*", "malisch*", "مالي*"],
+    "ML": ["Malian*", "malien*", "maliense*", "malisch*"],
     "SN": ["Senegalese", "sénégalais*", "senegalés*", "senegalesa*", "senegalesisch*", "سنغالي*"],
     "MR": ["Mauritanian*", "mauritanien*", "mauritan*", "mauretanisch*", "موريتاني*", "الموريتاني*"],
     "TD": ["Chadian*", "tchadien*", "chadian*", "tschadisch*", "تشادي*"],
@@ -231,6 +231,9 @@ def fold(name):
     return "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
 
 # Arabic words that GeoNames lists as names of some city.
+# Arabic country names that are also common words: مالي is "financial".
+ARABIC_COUNTRY_STOP = {"مالي"}
+
 ARABIC_STOP = {"المدينة", "مدينة", "العاصمة", "الميناء", "السوق", "الشمال", "الجنوب", "المدينه", "مدينه"}
 
 def arabic_stop(name):
@@ -300,7 +303,8 @@ def main():
                     if "," not in t and "(" not in t:
                         names.append(t)
         names += ALIASES.get(cc, [])
-        names = [n for n in dict.fromkeys(n.strip() for n in names) if n and "," not in n and "(" not in n]
+        names = [n for n in dict.fromkeys(n.strip() for n in names)
+                 if n and "," not in n and "(" not in n and n not in ARABIC_COUNTRY_STOP]
         lines.append("\t".join(["C", cc, english, "|".join(names), "|".join(DEMONYMS.get(cc, []))]))
     # Cities: the most populous holder of each name wins.
     best = {}

@@ -521,6 +521,9 @@ fn year_at(toks: &[Tok<'_>], i: usize) -> Option<i32> {
 /// Every date expression in the text, in order.
 pub(crate) fn find(toks: &[Tok<'_>]) -> Vec<DateExpr> {
     let t = tables();
+    let german = toks
+        .iter()
+        .any(|x| matches!(x.w, "der" | "die" | "und" | "das" | "den" | "im"));
     let mut out = Vec::new();
     let mut i = 0;
     while i < toks.len() {
@@ -635,6 +638,11 @@ pub(crate) fn find(toks: &[Tok<'_>]) -> Vec<DateExpr> {
             i += 1;
             continue;
         }
+        // German "hier" is "here", not "yesterday".
+        if w == "hier" && german {
+            i += 1;
+            continue;
+        }
         // relative days
         for (ps, off) in [(&t.today, 0i64), (&t.yesterday, -1), (&t.tomorrow, 1)] {
             if let Some(n) = any_at(toks, i, ps) {
@@ -671,6 +679,35 @@ pub(crate) fn find(toks: &[Tok<'_>]) -> Vec<DateExpr> {
         }
         i += 1;
     }
+    // "the October 7 attacks", "los atentados del 11 de marzo": a date
+    // that names an attack is not the meeting's.
+    let attack = |j: usize| {
+        toks.get(j).is_some_and(|x| {
+            matches!(
+                x.w,
+                "attack"
+                    | "attacks"
+                    | "attentat"
+                    | "attentats"
+                    | "attaque"
+                    | "attaques"
+                    | "atentado"
+                    | "atentados"
+                    | "ataque"
+                    | "ataques"
+                    | "anschlag"
+                    | "anschlage"
+                    | "anschlags"
+                    | "bombing"
+                    | "bombings"
+                    | "massacre"
+            ) || x.w.ends_with("هجوم")
+                || x.w.ends_with("هجمات")
+        })
+    };
+    out.retain(|e| {
+        !(e.pos + 1..e.pos + 6).any(&attack) && !(e.pos.saturating_sub(3)..e.pos).any(&attack)
+    });
     // "Tuesday, May 11": drop a weekday followed closely by a full date.
     let mut keep = Vec::with_capacity(out.len());
     for (k, e) in out.iter().enumerate() {
@@ -692,11 +729,18 @@ pub(crate) fn resolve(w: When, published: NaiveDate, upcoming: Option<bool>) -> 
         When::Day { day, month, year } => match year {
             Some(y) => NaiveDate::from_ymd_opt(y, month, day),
             None => {
-                // The year that puts the day nearest the publication day.
+                // The year the tense allows (an upcoming meeting is not in
+                // the past), then the one nearest the publication day.
                 let y = published.year();
+                let slack = chrono::Duration::days(1);
                 [y - 1, y, y + 1]
                     .into_iter()
                     .filter_map(|y| NaiveDate::from_ymd_opt(y, month, day))
+                    .filter(|d| match upcoming {
+                        Some(true) => *d + slack >= published,
+                        Some(false) => *d <= published + slack,
+                        None => true,
+                    })
                     .min_by_key(|d| (*d - published).num_days().abs())
             }
         },

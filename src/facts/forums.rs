@@ -647,7 +647,7 @@ pub(crate) const FORUMS: &[(&str, &[&str])] = &[
             "global center for combating extremist ideology",
             "etidal",
             "المركز العالمي لمكافحة الفكر المتطرف",
-            "اعتدال",
+            "مركز اعتدال",
         ],
     ),
     (

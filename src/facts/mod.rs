@@ -24,9 +24,12 @@ use std::sync::OnceLock;
 /// The watch whose articles get their facts extracted.
 pub const MEETING_WATCH: &str = "coalition-meeting";
 
-/// Content beyond this many bytes is not read for facts (they are in the
-/// opening paragraphs).
+/// Summary and content beyond this many bytes are not read for facts
+/// (they are in the opening paragraphs).
 const CONTENT_BYTES: usize = 3000;
+
+/// A title beyond this many bytes is not read for facts.
+const FIELD_BYTES: usize = 1000;
 
 /// Whether the meeting is still to come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -713,7 +716,6 @@ fn cues() -> &'static Cues {
                 "s est tenue",
                 "s est tenu",
                 "a eu lieu",
-                "hier",
                 "dernier",
                 "dernière",
                 "se reunieron",
@@ -960,7 +962,7 @@ impl<'a> Read<'a> {
                 // "U.S.") or a German ordinal ("am 11. Mai"), not an end.
                 let prev_word = orig
                     .get(..prev_end)
-                    .and_then(|p| p.rsplit(|ch: char| !ch.is_alphanumeric()).nth(1))
+                    .and_then(|p| p.rsplit(|ch: char| !ch.is_alphanumeric()).next())
                     .unwrap_or("");
                 let next_lower = orig
                     .get(s..)
@@ -990,11 +992,20 @@ impl<'a> Read<'a> {
 /// the article's publication time (Unix s), against which relative dates
 /// resolve.
 pub fn extract(title: &str, summary: &str, content: &str, published: i64) -> MeetingFacts {
-    let mut cut = content.len().min(CONTENT_BYTES);
-    while !content.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let read = Read::new([title, summary, &content[..cut]]);
+    // Bounded work whatever the feed sends: each field is read up to a
+    // cut (the facts are at the start).
+    let cut = |t: &str, max: usize| -> usize {
+        let mut c = t.len().min(max);
+        while !t.is_char_boundary(c) {
+            c -= 1;
+        }
+        c
+    };
+    let read = Read::new([
+        &title[..cut(title, FIELD_BYTES)],
+        &summary[..cut(summary, CONTENT_BYTES)],
+        &content[..cut(content, CONTENT_BYTES)],
+    ]);
     let toks = read.toks();
     let c = cues();
     let mut f = MeetingFacts::default();

@@ -144,7 +144,9 @@ impl Gazetteer {
     pub(crate) fn demonym(&self, word: &str) -> Option<u16> {
         self.stems
             .iter()
-            .find(|(s, _)| !s.contains(' ') && word.starts_with(s.as_str()) && s.len() >= 3)
+            .find(|(s, _)| {
+                !s.contains(' ') && word.starts_with(s.as_str()) && s.chars().count() >= 5
+            })
             .map(|(_, c)| *c)
     }
 }

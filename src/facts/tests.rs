@@ -180,3 +180,48 @@ fn arabic_day_ranges() {
     );
     assert_eq!(f.date.as_deref(), Some("2025-11-24"), "{f:?}");
 }
+
+#[test]
+fn dates_follow_the_tense_and_skip_named_events() {
+    let jan = at("2026-01-10T10:00:00Z");
+    let f = extract("Ministers will meet in Rome on 20 July", "", "", jan);
+    assert_eq!(f.date.as_deref(), Some("2026-07-20"), "{f:?}");
+    assert_eq!(f.stage, Some(Stage::Upcoming));
+    let f = extract(
+        "Ministers meet in Rome",
+        "Ministers will meet in Rome on January 14, three months after the October 7 attacks.",
+        "",
+        jan,
+    );
+    assert_eq!(f.date.as_deref(), Some("2026-01-14"), "{f:?}");
+    let f = extract(
+        "Innenminister tagen hier in Berlin",
+        "Die Innenminister der G7 treffen sich hier am 14. Januar.",
+        "",
+        jan,
+    );
+    assert_eq!(
+        f.date.as_deref(),
+        Some("2026-01-14"),
+        "'hier' is 'here' in German: {f:?}"
+    );
+}
+
+#[test]
+fn hosts_stay_in_their_sentence_and_words_are_not_countries() {
+    let p = at("2026-01-10T10:00:00Z");
+    let f = extract(
+        "Ministers to meet in Rabat, Morocco. Italy and Nigeria will co-chair the session on ISIS.",
+        "",
+        "",
+        p,
+    );
+    assert_eq!(f.hosts, ["Italy", "Nigeria"], "{f:?}");
+    let f = extract(
+        "Coalition meeting in Rabat",
+        "The session, co-chaired by Morocco to counter malicious use of drones, opens on Monday.",
+        "",
+        p,
+    );
+    assert_eq!(f.hosts, ["Morocco"], "{f:?}");
+}

@@ -137,15 +137,16 @@ impl Store {
             // Reports of one meeting: the same forum and venue country,
             // days at most three apart.
             let mut same_event = tx.prepare_cached(
-                "SELECT event_id FROM meetings WHERE forum = ?1 AND country = ?2
-                   AND abs(julianday(day) - julianday(?3)) <= 3 ORDER BY article_id LIMIT 1",
+                "SELECT event_id, event_day FROM meetings WHERE forum = ?1 AND country = ?2
+                   AND event_day BETWEEN date(?3, '-3 days') AND date(?3, '+3 days')
+                 ORDER BY article_id LIMIT 1",
             )?;
             let mut ins_meeting = tx.prepare_cached(
-                "INSERT INTO meetings (article_id, event_id, forum, country, day, facts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO meetings (article_id, event_id, forum, country, day, event_day, facts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             let mut event_heard = tx.prepare_cached(
                 "SELECT 1 FROM outbox o JOIN meetings m ON m.article_id = o.article_id
-                 WHERE m.event_id = ?1 AND o.sink = ?2 AND o.state != 'suppressed' LIMIT 1",
+                 WHERE m.event_id = ?1 AND o.sink = ?2 AND o.state IN ('pending', 'delivered') LIMIT 1",
             )?;
             let mut same_story = tx.prepare_cached(SAME_STORY)?;
             let mut ins_article = tx.prepare_cached(
@@ -277,16 +278,19 @@ impl Store {
                         });
                         let earlier = match (&f.forum, &f.country) {
                             (Some(forum), Some(country)) => same_event
-                                .query_row(params![forum, country, day], |r| r.get::<_, String>(0))
+                                .query_row(params![forum, country, day], |r| {
+                                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                                })
                                 .optional()?,
                             _ => None,
                         };
-                        let id = earlier
+                        let (id, event_day) = earlier
                             .clone()
-                            .unwrap_or_else(|| event_id(feed_url, &a.key));
+                            .unwrap_or_else(|| (event_id(feed_url, &a.key), day.clone()));
                         let json = serde_json::to_string(f).unwrap_or_else(|_| "{}".into());
-                        ins_meeting
-                            .execute(params![article_id, id, f.forum, f.country, day, json])?;
+                        ins_meeting.execute(params![
+                            article_id, id, f.forum, f.country, day, event_day, json
+                        ])?;
                         Some((id, earlier.is_some()))
                     }
                     None => None,

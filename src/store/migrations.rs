@@ -185,10 +185,12 @@ CREATE TABLE meetings (
     forum       TEXT,
     country     TEXT,
     day         TEXT NOT NULL,  -- the meeting's date, else the article's day
+    event_day   TEXT NOT NULL,  -- the day of the event's first report: later
+                                -- reports match it, so an event never drifts
     facts       TEXT NOT NULL   -- the facts as JSON
 );
 CREATE INDEX meetings_event ON meetings(event_id);
-CREATE INDEX meetings_match ON meetings(forum, country, day);
+CREATE INDEX meetings_match ON meetings(forum, country, event_day);
 "#,
     ),
 ];

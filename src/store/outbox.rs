@@ -46,13 +46,20 @@ impl Store {
         for ((id, attempts, created_at, article_id, watches), (created_ms, sequence, rejections)) in
             rows
         {
-            let article = self.article(article_id)?;
+            let mut article = self.article(article_id)?;
             let mut matches = self.article_matches(article_id)?;
             // The watches routed at ingest (a row queued before routing was
             // stored keeps every watch of its article).
             if let Some(routed) = watches.and_then(|w| serde_json::from_str::<Vec<String>>(&w).ok())
             {
                 matches.retain(|m| routed.contains(&m.watch));
+            }
+            // The meeting goes only to a sink that takes coalition-meeting.
+            if !matches
+                .iter()
+                .any(|m| m.watch == crate::facts::MEETING_WATCH)
+            {
+                article.event = None;
             }
             let also_seen_in = self.other_sightings(article_id)?;
             out.push(PendingAlert {

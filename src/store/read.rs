@@ -59,7 +59,13 @@ impl Store {
                     feed_name: r.get(5)?,
                     feed_url: r.get(6)?,
                     event: match (r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?) {
-                        (Some(id), Some(facts)) => serde_json::from_str(&facts).ok().map(|f| (id, f)),
+                        (Some(id), Some(facts)) => {
+                            let f = serde_json::from_str(&facts).unwrap_or_else(|e| {
+                                tracing::warn!(event = %id, error = %e, "stored meeting facts unreadable; the event id is kept");
+                                crate::facts::MeetingFacts::default()
+                            });
+                            Some((id, f))
+                        }
                         _ => None,
                     },
                 })

@@ -593,3 +593,80 @@ fn newer_schema_is_refused_and_lock_is_exclusive() {
     drop(l);
     assert!(lock(&p).is_ok());
 }
+
+/// Reports of one meeting share its event while their days stay within
+/// three days of the event's first report (the window never drifts); a
+/// sink with `follow_ups = false` gets a pending row for the first report
+/// only, the others stored as suppressed; and a dead first alert does not
+/// count as heard.
+#[test]
+fn events_are_anchored_to_their_first_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+    let f = s.ensure_feed("https://a/", "A", 1).unwrap();
+    let report = |key: &str, day: &str| {
+        let mut m = matched(
+            art(key, Some(&format!("https://x/{key}"))),
+            &["once", "each"],
+        );
+        for r in &mut m.routes {
+            r.follow_ups = r.sink != "once";
+        }
+        m.facts = Some(crate::facts::MeetingFacts {
+            forum: Some("Global Coalition to Defeat ISIS".into()),
+            country: Some("Morocco".into()),
+            date: Some(day.into()),
+            ..Default::default()
+        });
+        m
+    };
+    for (k, (key, day)) in [
+        ("a", "2026-05-10"),
+        ("b", "2026-05-12"),
+        ("c", "2026-05-14"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        s.ingest(f.id, &f.url, &[report(key, day)], 10 + k as i64)
+            .unwrap();
+    }
+    let events: Vec<(String, String)> = s
+        .conn
+        .prepare("SELECT a.item_key, m.event_id FROM meetings m JOIN articles a ON a.id = m.article_id ORDER BY a.id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(events.len(), 3);
+    assert_eq!(
+        events[0].1, events[1].1,
+        "two days after the first: the same event"
+    );
+    assert_ne!(
+        events[0].1, events[2].1,
+        "four days after the first: another event"
+    );
+    fn states(s: &Store, sink: &str) -> Vec<String> {
+        s.conn
+            .prepare("SELECT state FROM outbox WHERE sink = ?1 ORDER BY article_id")
+            .unwrap()
+            .query_map([sink], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+    assert_eq!(states(&s, "each"), ["pending", "pending", "pending"]);
+    assert_eq!(states(&s, "once"), ["pending", "suppressed", "pending"]);
+    // The first alert of a new event dies: a later report of it is sent.
+    s.conn
+        .execute("UPDATE outbox SET state = 'dead' WHERE sink = 'once'", [])
+        .unwrap();
+    s.ingest(f.id, &f.url, &[report("d", "2026-05-15")], 20)
+        .unwrap();
+    assert_eq!(
+        states(&s, "once").last().map(String::as_str),
+        Some("pending")
+    );
+}
