@@ -50,7 +50,7 @@ ALIASES = {
     "SY": ["Syria", "Syrie", "Siria", "Syrien", "سوريا", "سورية"],
     "TR": ["Turkey", "Türkiye", "Turquie", "Turquía", "Türkei", "تركيا"],
     "CI": ["Ivory Coast", "Côte d'Ivoire", "Costa de Marfil", "Elfenbeinküste", "ساحل العاج", "كوت ديفوار"],
-    "AE": ["UAE", "Emirates", "Émirats arabes unis", "Emiratos Árabes Unidos", "Vereinigte Arabische Emirate", "الإمارات"],
+    "AE": ["UAE", "Emirates", "Émirats arabes unis", "Emiratos Árabes Unidos", "Vereinigte Arabische Emirate", "Vereinigten Arabischen Emiraten", "VAE", "EAU", "الإمارات", "دولة الإمارات"],
     "SA": ["Saudi Arabia", "Arabie saoudite", "Arabia Saudí", "Arabia Saudita", "Saudi-Arabien", "السعودية"],
     "KR": ["South Korea", "Corée du Sud", "Corea del Sur", "Südkorea", "كوريا الجنوبية"],
     "VE": ["Venezuela", "فنزويلا"], "BO": ["Bolivia", "Bolivie", "Bolivien", "بوليفيا"],

@@ -169,6 +169,8 @@ pub(crate) struct Tok<'a> {
     pub brk: bool,
     /// A comma stands before it.
     pub comma: bool,
+    /// Joined to the word before by a hyphen ("Grande-Marlaska").
+    pub hyphen: bool,
 }
 
 impl Tok<'_> {
@@ -290,6 +292,26 @@ fn cues() -> &'static Cues {
                 "سيستضيف",
             ]),
             host_by: n(&[
+                "co convened with",
+                "co convened by",
+                "convened with",
+                "under the patronage of",
+                "sous le patronage",
+                "sous le haut patronage",
+                "bajo el patrocinio",
+                "bajo los auspicios",
+                "unter der schirmherrschaft",
+                "برعاية",
+                "تحت رعاية",
+                "organisé conjointement par",
+                "organisée conjointement par",
+                "organizada conjuntamente por",
+                "organizado conjuntamente por",
+                "bajo la batuta de",
+                "sur invitation du",
+                "sur invitation de",
+                "at the invitation of",
+                "upon the invitation of",
                 "co led by",
                 "led by",
                 "sous la coprésidence du",
@@ -390,6 +412,16 @@ fn cues() -> &'static Cues {
                 "بمشاركة رئاسة",
             ]),
             cochair_verb: n(&[
+                "organizan",
+                "organisent",
+                "organise",
+                "organize",
+                "organises",
+                "organizes",
+                "organisieren",
+                "veranstalten",
+                "تنظم",
+                "ينظم",
                 "chaired",
                 "présidé",
                 "a présidé",
@@ -888,6 +920,10 @@ fn cues() -> &'static Cues {
                 "könig",
             ]),
             host_noun: n(&[
+                "invitation",
+                "einladung",
+                "invitación",
+                "دعوة",
                 "in the chair",
                 "präsidentschaft",
                 "presidencia pro tempore",
@@ -972,7 +1008,8 @@ impl<'a> Read<'a> {
                 // abbreviation that a lowercase word follows ("EE. UU. copresidirán").
                 let abbrev = k > 0
                     && (prev_word.chars().all(|ch| ch.is_ascii_digit())
-                        || (prev_word.chars().count() <= 3 && next_lower));
+                        || (prev_word.chars().count() <= 3
+                            && (next_lower || prev_word.chars().all(char::is_uppercase))));
                 let period = gap.contains('.') && !abbrev;
                 let brk = k == 0 || period || gap.contains([';', '!', '?', '\n', '|', '—', ':']);
                 out.push(Tok {
@@ -980,6 +1017,7 @@ impl<'a> Read<'a> {
                     orig: orig.get(s..e).unwrap_or(""),
                     brk,
                     comma: gap.contains([',', '،']),
+                    hyphen: k > 0 && gap == "-",
                 });
                 prev_end = e;
             }
@@ -1142,6 +1180,22 @@ fn find_places(toks: &[Tok<'_>], c: &Cues) -> Vec<Mention> {
                     i += len;
                     continue 'words;
                 }
+            }
+            // German genitive: "Österreichs", "Burundis Präsident".
+            if len == 1
+                && span[0].capitalized()
+                && !span[0].arabic()
+                && let Some(stem) = key.strip_suffix('s')
+                && let Some(p) = g.names.get(stem).filter(|p| p.kind == Kind::Country)
+            {
+                out.push(Mention {
+                    at: i,
+                    len,
+                    place: *p,
+                    in_prefix: false,
+                });
+                i += 1;
+                continue 'words;
             }
             // Arabic proclitics: "بمراكش", "والمغرب"
             if span[0].arabic() {
@@ -1358,12 +1412,23 @@ fn hosts(toks: &[Tok<'_>], c: &Cues, places: &[Mention], f: &mut MeetingFacts) {
         {
             let start = sentence_start(toks, i, 10);
             take(&mut hosts, start, i, true);
+            // Arabic puts the subject after the verb: "استضافت مصر", "تستضيف دولة الإمارات".
+            if toks[i].arabic() {
+                let end = (i + 4).min(sentence_end(toks, i, 4));
+                let to = (i + 1..end)
+                    .find(|&j| TOPIC_STOPS.contains(&toks[j].w))
+                    .unwrap_or(end);
+                take(&mut hosts, i + 1, to, true);
+            }
         }
         // "with Colombia as host country", "Gastgeber Gambia", "the Swiss
         // chairpersonship", "sous présidence canadienne"
         if let Some(n) = dates::any_at(toks, i, &c.host_noun) {
             let from = i.saturating_sub(6).max(sentence_start(toks, i, 6));
-            let to = (i + n + 7).min(sentence_end(toks, i, 7));
+            let end = window_end(i + n).min(i + n + 12);
+            let to = (i + n..end)
+                .find(|&j| TOPIC_STOPS.contains(&toks[j].w))
+                .unwrap_or(end);
             take(&mut hosts, from, to, false);
         }
     }
@@ -1417,8 +1482,13 @@ fn officials(
                 | "ould"
         )
     };
-    let name_word =
-        |j: usize| toks[j].capitalized() && !is_role(j) && !is_place(j) && !toks[j].arabic();
+    let name_word = |j: usize| {
+        toks[j].capitalized()
+            && !is_role(j)
+            && !is_place(j)
+            && !toks[j].arabic()
+            && !NOT_NAMES.contains(&toks[j].w)
+    };
     let mut names: Vec<String> = Vec::new();
     for i in 0..toks.len() {
         if toks[i].arabic() || !is_role(i) {
@@ -1432,6 +1502,7 @@ fn officials(
         while j < end {
             if name_word(j)
                 && j + 1 < end
+                && !toks[j + 1].comma
                 && (name_word(j + 1) || (particle(j + 1) && j + 2 < end && name_word(j + 2)))
             {
                 break;
@@ -1447,16 +1518,19 @@ fn officials(
             continue;
         }
         let mut name: Vec<&str> = Vec::new();
+        let mut hyphens: Vec<bool> = Vec::new();
         while j < end
             && name.len() < 5
+            && (name.is_empty() || !toks[j].comma)
             && (name_word(j)
                 || (!name.is_empty() && particle(j) && j + 1 < end && name_word(j + 1)))
         {
             name.push(toks[j].orig);
+            hyphens.push(toks[j].hyphen);
             j += 1;
         }
         if name.len() >= 2 {
-            let s = rejoin(&name);
+            let s = rejoin(&name, &hyphens);
             if !names.contains(&s) {
                 names.push(s);
             }
@@ -1465,12 +1539,70 @@ fn officials(
     f.officials = names;
 }
 
+/// Words after which a list of hosts is over: what the meeting is about,
+/// or where ("unter dänischem Vorsitz über die Lage in Afghanistan").
+const TOPIC_STOPS: [&str; 22] = [
+    "uber", "on", "about", "sur", "sobre", "حول", "بشان", "against", "contre", "contra", "gegen",
+    "aus", "from", "in", "en", "a", "im", "في", "to", "pour", "para", "um",
+];
+
+/// Capitalized words that are not names: institutions, offices and
+/// groups ("el ministro del Interior, Fernando Grande-Marlaska").
+const NOT_NAMES: [&str; 44] = [
+    "interior",
+    "seguridad",
+    "defensa",
+    "justicia",
+    "exteriores",
+    "commission",
+    "comision",
+    "onu",
+    "un",
+    "gobierno",
+    "government",
+    "gouvernement",
+    "regierung",
+    "fuerzas",
+    "armadas",
+    "ministry",
+    "ministerio",
+    "ministere",
+    "affaires",
+    "etrangeres",
+    "justice",
+    "foreign",
+    "affairs",
+    "security",
+    "defence",
+    "defense",
+    "inneres",
+    "sicherheit",
+    "publique",
+    "estado",
+    "etat",
+    "union",
+    "nations",
+    "unies",
+    "naciones",
+    "unidas",
+    "council",
+    "conseil",
+    "consejo",
+    "boko",
+    "haram",
+    "daesh",
+    "isis",
+    "taliban",
+];
+
 /// The words of a name joined as the text joins them: "al" and "Harbi"
 /// with a hyphen when the text has "al-Harbi".
-fn rejoin(name: &[&str]) -> String {
+fn rejoin(name: &[&str], hyphens: &[bool]) -> String {
     let mut s = String::new();
     for (k, w) in name.iter().enumerate() {
-        if k > 0 {
+        if k > 0 && hyphens.get(k) == Some(&true) {
+            s.push('-');
+        } else if k > 0 {
             let lower_particle = name[k - 1].chars().next().is_some_and(char::is_lowercase);
             s.push(
                 if lower_particle

@@ -140,12 +140,20 @@ impl Gazetteer {
         self.names.entry(key).or_insert(place);
     }
 
-    /// The country whose demonym stem starts `word`, if any.
+    /// The country whose demonym stem starts `word`, if any. An Arabic
+    /// stem takes only an adjective's endings ("التركية", not "التركيز").
     pub(crate) fn demonym(&self, word: &str) -> Option<u16> {
         self.stems
             .iter()
             .find(|(s, _)| {
-                !s.contains(' ') && word.starts_with(s.as_str()) && s.chars().count() >= 5
+                if s.contains(' ') || s.chars().count() < 5 {
+                    return false;
+                }
+                let Some(rest) = word.strip_prefix(s.as_str()) else {
+                    return false;
+                };
+                let arabic = s.chars().next().is_some_and(crate::text::is_arabic);
+                !arabic || matches!(rest, "" | "ة" | "ه" | "ين" | "ون" | "ان" | "يه" | "يين")
             })
             .map(|(_, c)| *c)
     }

@@ -169,7 +169,10 @@ fn independent_set_halves() {
     );
     report("second independent set (tuned on)", &f2, &v2);
     assert!(get_f1(&f2, "coalition-meeting") >= 0.97, "{f2:?}");
-    let (f3, v3) = eval(dir.path(), &root().join("tests/data/relevance-indep3.jsonl"));
+    let (f3, v3) = eval(
+        dir.path(),
+        &root().join("tests/data/relevance-indep3.jsonl"),
+    );
     report("third independent set (tuned on)", &f3, &v3);
     assert!(get_f1(&f3, "coalition-meeting") >= 0.95, "{f3:?}");
     assert!(vt["items"].as_u64().unwrap() >= 200 && vh["items"].as_u64().unwrap() >= 200);
