@@ -22,18 +22,8 @@ pub(super) fn eval(path: &Path, file: &Path, as_json: bool) -> Result<u8> {
         return eval_facts(file, &text, as_json);
     }
     let mut items = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: bad JSON", file.display(), n + 1))?;
-        let s = |k: &str| {
-            v.get(k)
-                .and_then(|x| x.as_str())
-                .map(crate::text::html_to_text)
-                .unwrap_or_default()
-        };
+    for (n, v) in jsonl(file, &text)? {
+        let s = |k: &str| text_field(&v, k);
         let mut labels: Vec<String> = v
             .get("labels")
             .and_then(|l| l.as_array())
@@ -50,13 +40,13 @@ pub(super) fn eval(path: &Path, file: &Path, as_json: bool) -> Result<u8> {
             anyhow::bail!(
                 "{}:{}: no `label` (use \"none\" for an article no watch should flag)",
                 file.display(),
-                n + 1
+                n
             );
         }
         let id = match v.get("id") {
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(other) => other.to_string(),
-            None => format!("line {}", n + 1),
+            None => format!("line {}", n),
         };
         items.push(Labelled {
             id,
@@ -133,6 +123,29 @@ pub(super) fn eval(path: &Path, file: &Path, as_json: bool) -> Result<u8> {
     Ok(0)
 }
 
+/// The non-empty lines of a JSON Lines file, parsed, with their line
+/// numbers (1-based); a bad line is an error naming it.
+fn jsonl(file: &Path, text: &str) -> Result<Vec<(usize, serde_json::Value)>> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: bad JSON", file.display(), n + 1))?;
+        out.push((n + 1, v));
+    }
+    Ok(out)
+}
+
+/// A text field of a labelled item as plain text ("" when absent).
+fn text_field(v: &serde_json::Value, k: &str) -> String {
+    v.get(k)
+        .and_then(|x| x.as_str())
+        .map(crate::text::html_to_text)
+        .unwrap_or_default()
+}
+
 /// The fields of the meeting facts scored by `eval`.
 const FACT_FIELDS: [&str; 9] = [
     "forum",
@@ -157,24 +170,14 @@ fn eval_facts(file: &Path, text: &str, as_json: bool) -> Result<u8> {
     let mut right = [0usize; FACT_FIELDS.len()];
     let mut items = 0usize;
     let mut wrong: Vec<serde_json::Value> = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: bad JSON", file.display(), n + 1))?;
-        let s = |k: &str| {
-            v.get(k)
-                .and_then(|x| x.as_str())
-                .map(crate::text::html_to_text)
-                .unwrap_or_default()
-        };
+    for (n, v) in jsonl(file, text)? {
+        let s = |k: &str| text_field(&v, k);
         let published = v
             .get("published")
             .and_then(|p| p.as_str())
             .and_then(|p| chrono::DateTime::parse_from_rfc3339(p).ok())
             .map(|d| d.timestamp())
-            .with_context(|| format!("{}:{}: no RFC 3339 `published`", file.display(), n + 1))?;
+            .with_context(|| format!("{}:{}: no RFC 3339 `published`", file.display(), n))?;
         let got = crate::facts::extract(&s("title"), &s("summary"), &s("content"), published);
         let got = serde_json::to_value(&got)?;
         let want = v.get("facts").cloned().unwrap_or_default();

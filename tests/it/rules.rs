@@ -19,8 +19,8 @@ fn fnv1a(s: &str) -> u32 {
     h
 }
 
-/// Runs `eval --json` on `file`; (watch → (precision, recall)) and the raw JSON.
-fn eval(dir: &Path, file: &Path) -> (Vec<(String, f64, f64)>, serde_json::Value) {
+/// Runs `eval --json` on `file`: its one JSON object.
+fn eval_json(dir: &Path, file: &Path) -> serde_json::Value {
     let cfg = root().join("config/newswatch.toml");
     let out = run(
         dir,
@@ -34,7 +34,12 @@ fn eval(dir: &Path, file: &Path) -> (Vec<(String, f64, f64)>, serde_json::Value)
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    serde_json::from_str(stdout(&out).trim()).expect("one JSON object")
+}
+
+/// Runs `eval --json` on `file`; (watch → (precision, recall)) and the raw JSON.
+fn eval(dir: &Path, file: &Path) -> (Vec<(String, f64, f64)>, serde_json::Value) {
+    let v = eval_json(dir, file);
     let figs = v["figures"]
         .as_array()
         .unwrap()
@@ -187,21 +192,7 @@ fn independent_set_halves() {
 
 /// `eval --json` on a facts set: field → share exactly right.
 fn eval_facts(dir: &Path, file: &Path) -> Vec<(String, f64)> {
-    let cfg = root().join("config/newswatch.toml");
-    let out = run(
-        dir,
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "eval",
-            "--json",
-            file.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
-    v["fields"]
+    eval_json(dir, file)["fields"]
         .as_array()
         .unwrap()
         .iter()
