@@ -90,13 +90,26 @@ pub(crate) fn build_client(
     timeout: Duration,
     connect_timeout: Duration,
 ) -> Result<reqwest::Client, String> {
+    finish(client_builder(user_agent, timeout, connect_timeout))
+}
+
+/// newswatch's client settings (user agent, timeouts, redirects by hand),
+/// for a caller to add to before [`finish`].
+fn client_builder(
+    user_agent: &str,
+    timeout: Duration,
+    connect_timeout: Duration,
+) -> reqwest::ClientBuilder {
     install_crypto_provider();
     reqwest::Client::builder()
         .user_agent(user_agent)
         .timeout(timeout)
         .connect_timeout(connect_timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .build()
+}
+
+fn finish(b: reqwest::ClientBuilder) -> Result<reqwest::Client, String> {
+    b.build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
@@ -222,19 +235,14 @@ impl Fetcher {
     /// Builds the fetcher from `[http]`; `allow_private` lifts the address
     /// guard (`full_text.allow_private`).
     pub(crate) fn new(cfg: &HttpConfig, allow_private: bool) -> Result<Fetcher, String> {
-        install_crypto_provider();
-        let guarded = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.as_str())
-            .timeout(cfg.timeout)
-            .connect_timeout(cfg.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(PublicOnly))
-            // Through a proxy the resolver would see only the proxy's name,
-            // and the proxy would reach whatever the link names: guarded
-            // requests go direct.
-            .no_proxy()
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let guarded = finish(
+            client_builder(&cfg.user_agent, cfg.timeout, cfg.connect_timeout)
+                .dns_resolver(Arc::new(PublicOnly))
+                // Through a proxy the resolver would see only the proxy's
+                // name, and the proxy would reach whatever the link names:
+                // guarded requests go direct.
+                .no_proxy(),
+        )?;
         Ok(Fetcher {
             client: build_client(&cfg.user_agent, cfg.timeout, cfg.connect_timeout)?,
             guarded,
